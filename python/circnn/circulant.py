@@ -1,0 +1,108 @@
+"""Float64 reference mathematics of block-circulant matrices.
+
+Convention (DESIGN.md): W (m x n) is split into p x q blocks of k x k,
+p = ceil(m / k), q = ceil(n / k).  Block (i, j) is circulant and defined by
+its first column w[i, j]: W_ij[r, c] = w[i, j][(r - c) mod k].  Inputs are
+zero-padded to q * k and outputs cut to m.
+
+The packed spectrum of a length-k real vector stores rfft's k/2 + 1 complex
+bins in exactly k reals (see include/circnn/fft.h):
+    [Re X0, Re X(k/2), Re X1, Im X1, Re X2, Im X2, ..., Re X(k/2-1), Im X(k/2-1)]
+This is the layout the C kernels read.
+"""
+import numpy as np
+
+MIN_BLOCK = 2
+MAX_BLOCK = 1024
+
+
+def blocks(features, block_size):
+    """Number of blocks of block_size that cover `features` (ceil division)."""
+    return -(-int(features) // int(block_size))
+
+
+def check_block_size(k):
+    """Raise ValueError unless k is a power of two in [2, 1024]."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"block size must be an int, got {type(k).__name__}")
+    if k < MIN_BLOCK or k > MAX_BLOCK or (k & (k - 1)) != 0:
+        raise ValueError(f"block size must be a power of two from {MIN_BLOCK} to {MAX_BLOCK}, got {k}")
+    return int(k)
+
+
+def pack(spectrum):
+    """Complex rfft bins (..., k/2 + 1) -> packed reals (..., k)."""
+    spectrum = np.asarray(spectrum)
+    half = spectrum.shape[-1] - 1
+    k = 2 * half
+    out = np.empty(spectrum.shape[:-1] + (k,), dtype=np.float64)
+    out[..., 0] = spectrum[..., 0].real
+    out[..., 1] = spectrum[..., half].real
+    out[..., 2::2] = spectrum[..., 1:half].real
+    out[..., 3::2] = spectrum[..., 1:half].imag
+    return out
+
+
+def unpack(packed):
+    """Packed reals (..., k) -> complex rfft bins (..., k/2 + 1)."""
+    packed = np.asarray(packed, dtype=np.float64)
+    k = packed.shape[-1]
+    half = k // 2
+    out = np.zeros(packed.shape[:-1] + (half + 1,), dtype=np.complex128)
+    out[..., 0] = packed[..., 0]
+    out[..., half] = packed[..., 1]
+    out[..., 1:half] = packed[..., 2::2] + 1j * packed[..., 3::2]
+    return out
+
+
+def to_spectrum(w):
+    """Defining vectors (..., k) -> packed spectra (..., k), float64."""
+    w = np.asarray(w, dtype=np.float64)
+    check_block_size(w.shape[-1])
+    return pack(np.fft.rfft(w, axis=-1))
+
+
+def from_spectrum(s):
+    """Packed spectra (..., k) -> defining vectors (..., k), float64."""
+    s = np.asarray(s, dtype=np.float64)
+    k = check_block_size(s.shape[-1])
+    return np.fft.irfft(unpack(s), n=k, axis=-1)
+
+
+def dense_matrix(w, m, n):
+    """The explicit m x n matrix of defining vectors w of shape (p, q, k)."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 3:
+        raise ValueError(f"w must have shape (p, q, k), got {w.shape}")
+    p, q, k = w.shape
+    if p != blocks(m, k) or q != blocks(n, k):
+        raise ValueError(f"w of shape {w.shape} does not cover a {m} x {n} matrix with k = {k}: "
+                         f"expected ({blocks(m, k)}, {blocks(n, k)}, {k})")
+    r = np.arange(k)
+    index = (r[:, None] - r[None, :]) % k          # W_ij[r, c] = w_ij[(r - c) mod k]
+    full = w[:, :, index]                          # (p, q, k, k)
+    return full.transpose(0, 2, 1, 3).reshape(p * k, q * k)[:m, :n]
+
+
+def matvec(w, x, out_features=None, bias=None):
+    """Reference forward y = W x (+ bias) through float64 FFTs.
+
+    w: (p, q, k) defining vectors; x: (..., n) with q = ceil(n / k).
+    Returns (..., out_features), out_features defaulting to p * k.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    p, q, k = w.shape
+    n = x.shape[-1]
+    if blocks(n, k) != q:
+        raise ValueError(f"x has {n} features, w expects {q} blocks of {k}")
+    m = p * k if out_features is None else int(out_features)
+    xp = np.zeros(x.shape[:-1] + (q * k,))
+    xp[..., :n] = x
+    xs = np.fft.rfft(xp.reshape(x.shape[:-1] + (q, k)), axis=-1)      # (..., q, k/2+1)
+    ws = np.fft.rfft(w, axis=-1)                                       # (p, q, k/2+1)
+    ys = np.einsum("pqf,...qf->...pf", ws, xs)
+    y = np.fft.irfft(ys, n=k, axis=-1).reshape(x.shape[:-1] + (p * k,))[..., :m]
+    if bias is not None:
+        y = y + np.asarray(bias, dtype=np.float64)
+    return y

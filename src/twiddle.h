@@ -1,0 +1,44 @@
+/*
+ * twiddle.h - twiddle factors for every FFT size from one quarter-wave table
+ * (private).
+ *
+ * e^(-2 pi i t / 1024) for 0 <= t < 512 is cos - i sin with cos and sin read
+ * from 257 cosines by symmetry: 514 bytes of q15 table and 1028 of f32 cover
+ * every size up to 1024.  A size-L stage uses t = j * 1024 / L.
+ */
+#ifndef CIRCNN_TWIDDLE_H
+#define CIRCNN_TWIDDLE_H
+
+#include <stdint.h>
+
+#define CIRCNN_TWIDDLE_QUARTER 256u
+#define CIRCNN_TWIDDLE_CIRCLE 1024u
+
+extern const uint16_t circnn_cos_q15[CIRCNN_TWIDDLE_QUARTER + 1];
+extern const float circnn_cos_f32[CIRCNN_TWIDDLE_QUARTER + 1];
+
+/* cos and sin of 2 pi t / 1024 in q15 (1.0 = 32768), 0 <= t < 512. */
+static inline void circnn_twiddle_q15(uint32_t t, int32_t *c, int32_t *s)
+{
+    if (t <= CIRCNN_TWIDDLE_QUARTER) {
+        *c = (int32_t)circnn_cos_q15[t];
+        *s = (int32_t)circnn_cos_q15[CIRCNN_TWIDDLE_QUARTER - t];
+    } else {
+        *c = -(int32_t)circnn_cos_q15[2u * CIRCNN_TWIDDLE_QUARTER - t];
+        *s = (int32_t)circnn_cos_q15[t - CIRCNN_TWIDDLE_QUARTER];
+    }
+}
+
+/* cos and sin of 2 pi t / 1024 in float, 0 <= t < 512. */
+static inline void circnn_twiddle_f32(uint32_t t, float *c, float *s)
+{
+    if (t <= CIRCNN_TWIDDLE_QUARTER) {
+        *c = circnn_cos_f32[t];
+        *s = circnn_cos_f32[CIRCNN_TWIDDLE_QUARTER - t];
+    } else {
+        *c = -circnn_cos_f32[2u * CIRCNN_TWIDDLE_QUARTER - t];
+        *s = circnn_cos_f32[t - CIRCNN_TWIDDLE_QUARTER];
+    }
+}
+
+#endif /* CIRCNN_TWIDDLE_H */
