@@ -35,7 +35,7 @@ def test_status_strings_cannot_drift():
 
 
 def test_twiddle_tables_are_what_the_generator_writes():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_twiddle.py")],
+    out = subprocess.run([sys.executable, str(ROOT / "src" / "gen_twiddle.py")],
                          capture_output=True, text=True, check=True).stdout
     assert out == (ROOT / "src" / "twiddle.c").read_text()
 
