@@ -1,6 +1,7 @@
 /* Block-circulant dense layer, q15 (contract and steps: circnn/bc_dense.h). */
 #include "circnn/bc_dense.h"
 #include "circnn/fft.h"
+#include "circnn/q15.h"
 #include "bc_dense_common.h"
 #include "fixed_point.h"
 
@@ -44,19 +45,6 @@ static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
     return r;
 }
 
-/* Step 6 for one output. */
-static int16_t output_q15(int16_t a, int32_t f, int32_t bias, uint32_t relu)
-{
-    int32_t up = f + CIRCNN_Q15_BIAS_FRAC_BITS;
-    int64_t t;
-    if (up >= 0)
-        t = (int64_t)a * ((int64_t)1 << (up > 40 ? 40 : up));
-    else
-        t = (int64_t)(a >> (-up > 31 ? 31 : -up));
-    int16_t y = circnn_sat16_64(circnn_rshift_round64(t + bias, CIRCNN_Q15_BIAS_FRAC_BITS));
-    return (relu && y < 0) ? (int16_t)0 : y;
-}
-
 void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, int16_t *y,
                          void *scratch)
 {
@@ -94,6 +82,9 @@ void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, i
         int32_t f = layer->weight_exp + e_max + r + d;
         uint32_t r0 = i * k;
         for (uint32_t t = 0; t < k && r0 + t < m; t++)
-            y[r0 + t] = output_q15(tmp[t], f, layer->bias ? layer->bias[r0 + t] : 0, layer->relu);
+        {
+            int16_t v = circnn_requant_q15(tmp[t], f, layer->bias ? layer->bias[r0 + t] : 0);
+            y[r0 + t] = (layer->relu && v < 0) ? (int16_t)0 : v;
+        }
     }
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "circnn/q15.h"
 #include "circnn/status.h"
 
 #ifdef __cplusplus
@@ -33,9 +34,6 @@ extern "C" {
 
 /* Largest in_features or out_features a layer may have. */
 #define CIRCNN_MAX_FEATURES 65536
-
-/* Fraction bits of a q15 layer's bias: bias[r] / 2^16 output units. */
-#define CIRCNN_Q15_BIAS_FRAC_BITS 16
 
 /* CIRCNN_OK, CIRCNN_ERR_SHAPE (a size is 0 or above CIRCNN_MAX_FEATURES)
  * or CIRCNN_ERR_BLOCK_SIZE (k is not a power of two in [2, 1024]). */
@@ -85,9 +83,8 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
  *     or left when r < 0) and saturate.
  *  5. circnn_irfft_q15 -> (a, d).  The block's result is a * 2^F with
  *     F = weight_exp + E + r + d.
- *  6. y = sat16( round_half_up( (t + bias) / 2^16 ) ), with t = a * 2^(F + 16)
- *     when F + 16 >= 0 (F + 16 capped at 40), else a >> -(F + 16) (floor,
- *     shift capped at 31); then the ReLU.
+ *  6. y = circnn_requant_q15(a, F, bias) (circnn/q15.h): round half up
+ *     of a * 2^F + bias / 2^16, saturated; then the ReLU.
  */
 typedef struct circnn_bc_dense_q15 {
     uint32_t in_features;   /* n */

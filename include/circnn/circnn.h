@@ -11,6 +11,10 @@
 #include "circnn/version.h"
 #include "circnn/status.h"
 #include "circnn/fft.h"
+#include "circnn/q15.h"
+#include "circnn/window.h"
 #include "circnn/bc_dense.h"
+#include "circnn/layers.h"
+#include "circnn/bc_conv2d.h"
 
 #endif /* CIRCNN_CIRCNN_H */

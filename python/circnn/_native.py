@@ -5,7 +5,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     raise ImportError(
         "circnn's C extension is not built. Install the package with "
         "`pip install .` (or `pip install -e . --no-build-isolation`) from the "
-        "repository, which compiles it with meson."
+        f"repository, which compiles it with meson. ({exc})"
     ) from exc
 
 __all__ = ["ffi", "lib"]

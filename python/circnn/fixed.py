@@ -242,15 +242,33 @@ def bc_dense_q15(weight, weight_exp, x, out_features, bias=None, relu=False):
     f = (int(weight_exp) + np.repeat(e_max, p) + r + d).reshape(batch, p, 1)
     a = a.astype(np.int64).reshape(batch, p, k)
     # Step 6.
-    up = f + BIAS_FRAC_BITS
-    t = np.where(up >= 0, a << np.clip(up, 0, 40), a >> np.clip(-up, 0, 31))
-    t = t.reshape(batch, p * k)[:, :m]
-    if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype != np.int32 or bias.shape != (m,):
-            raise TypeError(f"bias must be int32 of shape ({m},), got {bias.dtype} {bias.shape}")
-        t = t + bias.astype(np.int64)
-    y = sat16(rshift_round(t, BIAS_FRAC_BITS))
+    exps = np.broadcast_to(f, (batch, p, k)).reshape(batch, p * k)[:, :m]
+    a = a.reshape(batch, p * k)[:, :m]
+    if bias is None:
+        bias = np.zeros(m, dtype=np.int32)
+    bias = np.asarray(bias)
+    if bias.dtype != np.int32 or bias.shape != (m,):
+        raise TypeError(f"bias must be int32 of shape ({m},), got {bias.dtype} {bias.shape}")
+    y = requant_q15(a, exps, bias)
     if relu:
         y = np.maximum(y, 0)
     return y.astype(np.int16).reshape(lead + (m,))
+
+
+def requant_q15(v, e, bias=0):
+    """Twin of circnn_requant_q15: sat16(round_half_up(v * 2^e + bias / 2^16)), elementwise.
+
+    v: int64 array (exact accumulators); e: int or int array; bias: int32 (16 fraction bits).
+    Uses Python integers where an int64 could overflow, exactly as the C saturates.
+    """
+    v = np.asarray(v, dtype=np.int64)
+    u = np.asarray(e, dtype=np.int64) + BIAS_FRAC_BITS
+    u, v = np.broadcast_arrays(u, v)
+    limit = 1 << 62
+    up = np.minimum(np.maximum(u, 0), 62)
+    bound = np.right_shift(np.int64(limit), up)
+    safe = np.where(np.abs(v) < bound, v, 0) << up
+    t_up = np.where(v >= bound, limit, np.where(v <= -bound, -limit, safe))
+    t_down = v >> np.minimum(np.maximum(-u, 0), 63)
+    t = np.where(u >= 0, t_up, t_down)
+    return sat16(rshift_round(t + np.asarray(bias, dtype=np.int64), BIAS_FRAC_BITS)).astype(np.int16)

@@ -1,0 +1,101 @@
+/*
+ * circnn/layers.h - the plain layers: dense, conv2d, pooling, activations.
+ *
+ * Tensors are HWC (height, width, channels), contiguous, one sample at a time.
+ * A "feature vector" is a tensor of shape (1, 1, n).  Every layer reads x and
+ * writes y, which must not overlap (circnn_relu_* alone may run in place).
+ * Nothing allocates; none of these functions can fail: check shapes first
+ * (circnn_model_init does it for a whole model).
+ *
+ * q15: the activation scales and the output stage are those of circnn/q15.h.
+ * Pooling, ReLU and argmax keep the scale of their input.
+ */
+#ifndef CIRCNN_LAYERS_H
+#define CIRCNN_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circnn/q15.h"
+#include "circnn/window.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Dense (fully connected): y = W x + b, W row-major (out_features x in_features). */
+
+typedef struct circnn_dense_f32 {
+    uint32_t in_features, out_features;
+    uint32_t relu;          /* nonzero: y = max(y, 0) */
+    const float *weight;    /* out_features * in_features */
+    const float *bias;      /* out_features, or NULL */
+} circnn_dense_f32_t;
+
+typedef struct circnn_dense_q15 {
+    uint32_t in_features, out_features;
+    uint32_t relu;
+    const int16_t *weight;  /* out_features * in_features mantissas */
+    int32_t weight_exp;     /* W = weight * 2^weight_exp (input to output integers) */
+    const int32_t *bias;    /* out_features, 16 fraction bits, or NULL */
+} circnn_dense_q15_t;
+
+void circnn_dense_f32(const circnn_dense_f32_t *layer, const float *x, float *y);
+/* y[o] = circnn_requant_q15(sum_i weight[o][i] * x[i], weight_exp, bias[o]), then ReLU. */
+void circnn_dense_q15(const circnn_dense_q15_t *layer, const int16_t *x, int16_t *y);
+
+/* ---------------------------------------------------------------------------
+ * Conv2d (dense kernel): y[oy][ox][co] = sum_{a, b, ci} W[a][b][ci][co] * x[...] + b[co].
+ * Weight layout (kernel_h, kernel_w, in_c, out_c), as TensorFlow's HWIO. */
+
+typedef struct circnn_conv2d_f32 {
+    circnn_window_t g;
+    uint32_t relu;
+    const float *weight;    /* kernel_h * kernel_w * in_c * out_c */
+    const float *bias;      /* out_c, or NULL */
+} circnn_conv2d_f32_t;
+
+typedef struct circnn_conv2d_q15 {
+    circnn_window_t g;
+    uint32_t relu;
+    const int16_t *weight;
+    int32_t weight_exp;
+    const int32_t *bias;    /* out_c, 16 fraction bits, or NULL */
+} circnn_conv2d_q15_t;
+
+void circnn_conv2d_f32(const circnn_conv2d_f32_t *layer, const float *x, float *y);
+/* Each output: circnn_requant_q15(exact int64 sum, weight_exp, bias[co]), then ReLU. */
+void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+
+/* ---------------------------------------------------------------------------
+ * Pooling, per channel (g->out_c == g->in_c).  Max pooling takes the largest
+ * input pixel of the window; average pooling divides the sum of the input
+ * pixels inside the input (padding not counted) by their count: in q15,
+ * y = floor((2 * sum + count) / (2 * count)), i.e. round half up.  Global
+ * average pooling is a window of the whole input. */
+
+void circnn_maxpool2d_f32(const circnn_window_t *g, const float *x, float *y);
+void circnn_maxpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y);
+void circnn_avgpool2d_f32(const circnn_window_t *g, const float *x, float *y);
+void circnn_avgpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y);
+
+/* ---------------------------------------------------------------------------
+ * Activations and the final layer. */
+
+/* y = max(x, 0); x == y allowed. */
+void circnn_relu_f32(const float *x, float *y, uint32_t count);
+void circnn_relu_q15(const int16_t *x, int16_t *y, uint32_t count);
+
+/* y = exp(x - max x) / sum exp(x - max x). */
+void circnn_softmax_f32(const float *x, float *y, uint32_t count);
+
+/* Index of the largest value, the first one on ties.  count >= 1. */
+uint32_t circnn_argmax_f32(const float *x, uint32_t count);
+uint32_t circnn_argmax_q15(const int16_t *x, uint32_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIRCNN_LAYERS_H */
