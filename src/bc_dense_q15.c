@@ -14,8 +14,9 @@ size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_feat
            circnn_align8((q * block_size + block_size) * sizeof(int16_t));
 }
 
-/* acc += w * x on packed q15 spectra.  A complex product's parts are exact in
- * int32: |wr xr - wi xi| <= 2^31 - 2^15. */
+/* acc += w * x on packed q15 spectra.  The real part is exact in int32
+ * (|wr xr - wi xi| <= 2^31 - 2^15); the imaginary part is not when all four
+ * values are -32768, so its two products are added separately. */
 static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t k)
 {
     acc[0] += (int32_t)w[0] * x[0];
@@ -23,7 +24,8 @@ static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint3
     for (uint32_t b = 2; b < k; b += 2) {
         int32_t wr = w[b], wi = w[b + 1], xr = x[b], xi = x[b + 1];
         acc[b] += wr * xr - wi * xi;
-        acc[b + 1] += wr * xi + wi * xr;
+        acc[b + 1] += wr * xi;
+        acc[b + 1] += wi * xr;
     }
 }
 

@@ -75,9 +75,8 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
  *  1. Each input block x_j is transformed by circnn_rfft_q15 -> (X_j, e_j).
  *  2. The spectra are aligned to E = max e_j: X_j >>= (E - e_j), rounded
  *     half up (a shift of 16 or more gives 0).
- *  3. For each output block i, the products rfft(w_ij) * X_j are summed over
- *     j in int64, each complex product's real and imaginary parts being
- *     exact int32 values.
+ *  3. For each output block i, the complex products rfft(w_ij) * X_j are
+ *     summed over j exactly, in int64.
  *  4. The sums are brought to 16 bits: with L the bit length of their
  *     largest magnitude, shift by r = L - 15 (right with rounding half up,
  *     or left when r < 0) and saturate.
