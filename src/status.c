@@ -19,6 +19,8 @@ const char *circnn_status_string(circnn_status_t status)
     case CIRCNN_ERR_ALIGN: return "CIRCNN_ERR_ALIGN";
     case CIRCNN_ERR_CHAIN: return "CIRCNN_ERR_CHAIN";
     case CIRCNN_ERR_ARENA: return "CIRCNN_ERR_ARENA";
+    case CIRCNN_ERR_HEADER: return "CIRCNN_ERR_HEADER";
+    case CIRCNN_ERR_PLATFORM: return "CIRCNN_ERR_PLATFORM";
     }
     return "CIRCNN_ERR_UNKNOWN";
 }

@@ -16,5 +16,6 @@
 #include "circnn/bc_dense.h"
 #include "circnn/layers.h"
 #include "circnn/bc_conv2d.h"
+#include "circnn/model.h"
 
 #endif /* CIRCNN_CIRCNN_H */

@@ -28,7 +28,9 @@ typedef enum circnn_status {
     CIRCNN_ERR_BOUNDS = 10,         /* model blob: offset or length outside the blob */
     CIRCNN_ERR_ALIGN = 11,          /* model blob or arena not suitably aligned */
     CIRCNN_ERR_CHAIN = 12,          /* model blob: layer shapes do not chain */
-    CIRCNN_ERR_ARENA = 13           /* arena smaller than the model needs */
+    CIRCNN_ERR_ARENA = 13,          /* arena smaller than the model needs */
+    CIRCNN_ERR_HEADER = 14,         /* model blob: header field out of range */
+    CIRCNN_ERR_PLATFORM = 15        /* this CPU is not little-endian */
 } circnn_status_t;
 
 /* The enumerator's name as a static string ("CIRCNN_OK", ...), or

@@ -24,8 +24,8 @@ extern "C" {
 
 #define CIRCNN_PAD_VALID 0
 #define CIRCNN_PAD_SAME 1
-#define CIRCNN_MAX_KERNEL 7
-#define CIRCNN_MAX_STRIDE 4
+#define CIRCNN_MAX_KERNEL 255   /* kernel and stride fit the blob's u8 fields */
+#define CIRCNN_MAX_STRIDE 255
 #define CIRCNN_MAX_DIM 4096     /* largest height, width or channel count */
 
 typedef struct circnn_window {

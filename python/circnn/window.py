@@ -9,8 +9,8 @@ kernel - in, 0), the smaller half before (top, left).
 from collections import namedtuple
 
 PADDINGS = {"valid": 0, "same": 1}
-MAX_KERNEL = 7
-MAX_STRIDE = 4
+MAX_KERNEL = 255
+MAX_STRIDE = 255
 MAX_DIM = 4096
 
 Window = namedtuple("Window", "out_h out_w pad_top pad_left")

@@ -1,0 +1,149 @@
+/*
+ * circnn/model.h - a whole network as one blob: format, validation, running.
+ *
+ * A model is one blob of bytes: the .circ file Python writes, the const
+ * array of the firmware header, and what the host verification runs are the
+ * same bytes.  circnn_model_init validates everything once and returns a
+ * status; circnn_model_run then runs the model and cannot fail.  The caller
+ * owns all memory (blob, input, output, arena); nothing allocates and there
+ * is no mutable static state.
+ *
+ * ===========================================================================
+ * Blob format, version 1 (CIRCNN_FORMAT_VERSION; independent of the release
+ * version).  Little-endian throughout; offsets are from the blob's start.
+ *
+ * Header, 64 bytes:
+ *   0  u8[4]  magic "CIRC"
+ *   4  u16    format version
+ *   6  u16    header bytes (64)
+ *   8  u32    total bytes of the blob
+ *  12  u32    CRC-32 (IEEE 802.3, as zlib.crc32) of bytes [16, total)
+ *  16  u8     numeric type: 1 = f32, 2 = q15
+ *  17  u8     reserved, 0
+ *  18  u16    layer count, 1 .. CIRCNN_MAX_LAYERS
+ *  20  u32    arena bytes the model needs (the exporter's figure; init
+ *             recomputes it and refuses a blob that disagrees)
+ *  24  u16[3] input shape (height, width, channels)
+ *  30  u16[3] output shape
+ *  36  i8     input frac:  q15 input value  = x * 2^-frac (0 for f32)
+ *  37  i8     output frac: q15 output value = y * 2^-frac (0 for f32)
+ *  38  u8[26] reserved, 0
+ * Layer table at byte 64: one 64-byte entry per layer, in order:
+ *   0  u8     type (CIRCNN_LAYER_*)
+ *   1  u8     flags: bit 0 fused ReLU, bit 1 "same" padding (window
+ *             layers; clear: "valid"); other bits 0
+ *   2  u16    block size k (circulant layers; 0 otherwise)
+ *   4  u16[3] input shape (h, w, c)
+ *  10  u16[3] output shape (h, w, c)
+ *  16  u8     kernel height, 17 u8 kernel width, 18 u8 stride (window
+ *             layers; 0 otherwise), 19 u8 reserved 0
+ *  20  i32    weight exponent (q15; 0 for f32)
+ *  24  i32    scale exponent (q15 circulant layers with a scale; else 0)
+ *  28  u32    weight offset, 32 u32 weight bytes
+ *  36  u32    bias offset,   40 u32 bias bytes    (0, 0: no bias)
+ *  44  u32    scale offset,  48 u32 scale bytes   (0, 0: no scale)
+ *  52  u8[12] reserved, 0
+ * Sections: each starts at a multiple of 16 bytes, inside the blob, after
+ * the layer table.  Elements: f32 models store floats; q15 models store
+ * int16 weights and scales and int32 biases (16 fraction bits).
+ *
+ * Layers (shapes are (h, w, c); a feature vector is (1, 1, n)):
+ *   DENSE       (1,1,n) -> (1,1,m); weight m x n row-major      (layers.h)
+ *   BC_DENSE    (1,1,n) -> (1,1,m); weight p*q*k packed spectra (bc_dense.h)
+ *   CONV2D      window; weight (kh, kw, in_c, out_c)             (layers.h)
+ *   BC_CONV2D   window; weight (kh, kw, p, q, k) packed spectra  (bc_conv2d.h)
+ *   RELU        any shape, unchanged
+ *   MAXPOOL2D, AVGPOOL2D   window, channels unchanged
+ *   FLATTEN     (h,w,c) -> (1,1,h*w*c), the same bytes
+ *   SOFTMAX     (1,1,n) -> (1,1,n), f32 models only
+ *   ARGMAX      (1,1,n) -> (1,1,1): the index, as a float (f32) or int16 (q15)
+ * The output shape of a window layer is what circnn_window_geometry gives
+ * for its input, kernel, stride and padding; bias and scale hold one value
+ * per output channel; BC_DENSE has no scale (BC_CONV2D on a 1x1 image does).
+ *
+ * Arena: intermediate tensors alternate between two buffers A and B (as
+ * many as needed: none for one layer, one for two), each as large as the
+ * largest intermediate tensor rounded up to 16 bytes, followed by the
+ * largest scratch any layer needs, rounded up to 16 bytes.
+ * ===========================================================================
+ */
+#ifndef CIRCNN_MODEL_H
+#define CIRCNN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "circnn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CIRCNN_FORMAT_VERSION 1
+#define CIRCNN_HEADER_BYTES 64
+#define CIRCNN_LAYER_ENTRY_BYTES 64
+#define CIRCNN_MAX_LAYERS 64
+#define CIRCNN_SECTION_ALIGN 16
+#define CIRCNN_ARENA_ALIGN 8     /* the arena's start must be 8-byte aligned */
+#define CIRCNN_BLOB_ALIGN 4      /* and the blob's 4-byte aligned (16 is best) */
+
+#define CIRCNN_DTYPE_F32 1
+#define CIRCNN_DTYPE_Q15 2
+
+#define CIRCNN_LAYER_DENSE 1
+#define CIRCNN_LAYER_BC_DENSE 2
+#define CIRCNN_LAYER_CONV2D 3
+#define CIRCNN_LAYER_BC_CONV2D 4
+#define CIRCNN_LAYER_RELU 5
+#define CIRCNN_LAYER_MAXPOOL2D 6
+#define CIRCNN_LAYER_AVGPOOL2D 7
+#define CIRCNN_LAYER_FLATTEN 8
+#define CIRCNN_LAYER_SOFTMAX 9
+#define CIRCNN_LAYER_ARGMAX 10
+
+/* Filled by circnn_model_init; read it, do not write it. */
+typedef struct circnn_model {
+    const uint8_t *blob;
+    uint32_t total_bytes;
+    uint32_t dtype;           /* CIRCNN_DTYPE_* */
+    uint32_t layer_count;
+    uint32_t arena_bytes;     /* what the model needs; set even when the arena is too small */
+    uint32_t input_count;     /* elements of the input (h * w * c) */
+    uint32_t output_count;
+    uint16_t input_shape[3];
+    uint16_t output_shape[3];
+    int32_t input_frac;       /* q15 scales, see the header layout */
+    int32_t output_frac;
+    uint32_t buffer_bytes;    /* arena layout: buffers A and B ... */
+    uint32_t buffer_count;
+    uint32_t scratch_offset;  /* ... then the scratch */
+} circnn_model_t;
+
+/*
+ * Validate blob (blob_bytes long) for running with an arena of arena_bytes
+ * at arena: magic, version, header, CRC, every layer's type, flags, shapes
+ * and their chaining, sections inside the blob and of the right length,
+ * alignment, the arena figure and the arena's size and alignment.  Returns
+ * CIRCNN_OK or the first problem found; model->arena_bytes tells the size
+ * needed whenever the blob itself is valid (CIRCNN_ERR_ARENA included).
+ * arena may be NULL with arena_bytes 0 to ask the size.
+ */
+circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,
+                                  const void *arena, size_t arena_bytes);
+
+/*
+ * Run a model that circnn_model_init accepted (with this arena size or
+ * more): input holds input_count floats (f32) or int16 (q15), output
+ * receives output_count of them.  Cannot fail.  input and output must not
+ * overlap the arena or each other.
+ */
+void circnn_model_run(const circnn_model_t *model, const void *input, void *output, void *arena);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib.crc32) of bytes[0 .. count). */
+uint32_t circnn_crc32(const void *bytes, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIRCNN_MODEL_H */

@@ -1,0 +1,211 @@
+/* Model blob validation and the layer loop (format and contract: circnn/model.h). */
+#include <string.h>
+
+#include "circnn/bc_conv2d.h"
+#include "circnn/bc_dense.h"
+#include "circnn/layers.h"
+#include "circnn/model.h"
+#include "model_format.h"
+
+static uint32_t count3(const uint32_t s[3]) { return s[0] * s[1] * s[2]; }
+
+static int is_window(uint32_t type)
+{
+    return type == CIRCNN_LAYER_CONV2D || type == CIRCNN_LAYER_BC_CONV2D ||
+           type == CIRCNN_LAYER_MAXPOOL2D || type == CIRCNN_LAYER_AVGPOOL2D;
+}
+
+static int has_weights(uint32_t type)
+{
+    return type == CIRCNN_LAYER_DENSE || type == CIRCNN_LAYER_BC_DENSE ||
+           type == CIRCNN_LAYER_CONV2D || type == CIRCNN_LAYER_BC_CONV2D;
+}
+
+/* A section: absent (0, 0) when allowed, else exactly `expected` bytes,
+ * 16-byte aligned, after the layer table and inside the blob. */
+static circnn_status_t check_section(uint32_t off, uint32_t bytes, uint32_t expected, int required,
+                                     uint32_t table_end, uint32_t total)
+{
+    if (off == 0 && bytes == 0) return required ? CIRCNN_ERR_LAYER : CIRCNN_OK;
+    if (off < table_end || off > total || bytes > total - off) return CIRCNN_ERR_BOUNDS;
+    if (off % CIRCNN_SECTION_ALIGN != 0) return CIRCNN_ERR_ALIGN;
+    if (bytes != expected) return CIRCNN_ERR_LAYER;
+    return CIRCNN_OK;
+}
+
+static size_t layer_scratch(const entry_t *e, uint32_t dtype)
+{
+    if (e->type == CIRCNN_LAYER_BC_DENSE)
+        return dtype == CIRCNN_DTYPE_F32
+                   ? circnn_bc_dense_f32_scratch_bytes(e->in[2], e->out[2], e->block_size)
+                   : circnn_bc_dense_q15_scratch_bytes(e->in[2], e->out[2], e->block_size);
+    if (e->type == CIRCNN_LAYER_BC_CONV2D) {
+        circnn_window_t g = window_of(e);
+        return dtype == CIRCNN_DTYPE_F32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, e->block_size)
+                                         : circnn_bc_conv2d_q15_scratch_bytes(&g, e->block_size);
+    }
+    return 0;
+}
+
+/* Shapes, flags and sections of one layer. */
+static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t table_end, uint32_t total)
+{
+    const uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
+    uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
+    if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
+    if (e->type < CIRCNN_LAYER_DENSE || e->type > CIRCNN_LAYER_ARGMAX) return CIRCNN_ERR_LAYER;
+    if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
+    if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0)) return CIRCNN_ERR_LAYER;
+    if (e->weight_exp > MAX_EXPONENT || e->weight_exp < -MAX_EXPONENT ||
+        e->scale_exp > MAX_EXPONENT || e->scale_exp < -MAX_EXPONENT)
+        return CIRCNN_ERR_LAYER;
+    for (int i = 0; i < 3; i++)
+        if (e->in[i] == 0 || e->out[i] == 0) return CIRCNN_ERR_SHAPE;
+    if (count3(e->in) > MAX_ELEMENTS || count3(e->out) > MAX_ELEMENTS) return CIRCNN_ERR_SHAPE;
+    int circulant = e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D;
+    if (!circulant && e->block_size != 0) return CIRCNN_ERR_LAYER;
+    if (!is_window(e->type) && (e->kernel_h | e->kernel_w | e->stride) != 0) return CIRCNN_ERR_LAYER;
+
+    uint32_t n = e->in[2], m = e->out[2], k = e->block_size;
+    uint64_t weight_count = 0;
+    int vector_in = e->in[0] == 1 && e->in[1] == 1, vector_out = e->out[0] == 1 && e->out[1] == 1;
+    switch (e->type) {
+    case CIRCNN_LAYER_DENSE:
+        if (!vector_in || !vector_out) return CIRCNN_ERR_SHAPE;
+        weight_count = (uint64_t)m * n;
+        break;
+    case CIRCNN_LAYER_BC_DENSE: {
+        if (!vector_in || !vector_out) return CIRCNN_ERR_SHAPE;
+        circnn_status_t s = circnn_bc_dense_check(n, m, k);
+        if (s != CIRCNN_OK) return s;
+        weight_count = circnn_bc_dense_weight_count(n, m, k);
+        break;
+    }
+    case CIRCNN_LAYER_CONV2D:
+    case CIRCNN_LAYER_BC_CONV2D:
+    case CIRCNN_LAYER_MAXPOOL2D:
+    case CIRCNN_LAYER_AVGPOOL2D: {
+        circnn_window_t g = window_of(e);
+        circnn_window_t probe = g;
+        if (circnn_window_geometry(&probe, (e->flags & FLAG_SAME) ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID) !=
+            CIRCNN_OK)
+            return CIRCNN_ERR_SHAPE;
+        if (g.out_h != e->out[0] || g.out_w != e->out[1]) return CIRCNN_ERR_SHAPE;
+        uint64_t taps = (uint64_t)e->kernel_h * e->kernel_w;
+        if (e->type == CIRCNN_LAYER_CONV2D) {
+            weight_count = taps * n * m;
+        } else if (e->type == CIRCNN_LAYER_BC_CONV2D) {
+            circnn_status_t s = circnn_bc_conv2d_check(&g, k);
+            if (s != CIRCNN_OK) return s;
+            weight_count = taps * ((m + k - 1u) / k) * ((n + k - 1u) / k) * k;
+        } else if (m != n) {
+            return CIRCNN_ERR_SHAPE;
+        }
+        break;
+    }
+    case CIRCNN_LAYER_RELU:
+        if (e->in[0] != e->out[0] || e->in[1] != e->out[1] || n != m) return CIRCNN_ERR_SHAPE;
+        break;
+    case CIRCNN_LAYER_FLATTEN:
+        if (!vector_out || m != count3(e->in)) return CIRCNN_ERR_SHAPE;
+        break;
+    case CIRCNN_LAYER_SOFTMAX:
+        if (dtype != CIRCNN_DTYPE_F32) return CIRCNN_ERR_LAYER;
+        if (!vector_in || !vector_out || n != m) return CIRCNN_ERR_SHAPE;
+        break;
+    default: /* CIRCNN_LAYER_ARGMAX */
+        if (!vector_in || !vector_out || m != 1) return CIRCNN_ERR_SHAPE;
+        break;
+    }
+    if (weight_count * es > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
+    circnn_status_t s = check_section(e->weight_off, e->weight_bytes, (uint32_t)(weight_count * es),
+                                      has_weights(e->type), table_end, total);
+    if (s != CIRCNN_OK) return s;
+    if (!has_weights(e->type) && (e->bias_off | e->bias_bytes | e->scale_off | e->scale_bytes) != 0)
+        return CIRCNN_ERR_LAYER;
+    s = check_section(e->bias_off, e->bias_bytes, m * 4u, 0, table_end, total);
+    if (s != CIRCNN_OK) return s;
+    if (e->type != CIRCNN_LAYER_BC_CONV2D && (e->scale_off | e->scale_bytes) != 0) return CIRCNN_ERR_LAYER;
+    return check_section(e->scale_off, e->scale_bytes, m * es, 0, table_end, total);
+}
+
+static uint32_t align16(uint32_t v) { return (v + 15u) & ~15u; }
+
+static int little_endian(void)
+{
+    const uint16_t probe = 1;
+    return *(const uint8_t *)&probe == 1;
+}
+
+circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,
+                                  const void *arena, size_t arena_bytes)
+{
+    const uint8_t *b = (const uint8_t *)blob;
+    if (model == NULL || blob == NULL) return CIRCNN_ERR_NULL;
+    memset(model, 0, sizeof *model);
+    if (!little_endian()) return CIRCNN_ERR_PLATFORM;
+    if ((uintptr_t)blob % CIRCNN_BLOB_ALIGN != 0) return CIRCNN_ERR_ALIGN;
+    if (blob_bytes < CIRCNN_HEADER_BYTES) return CIRCNN_ERR_TRUNCATED;
+    if (b[0] != 'C' || b[1] != 'I' || b[2] != 'R' || b[3] != 'C') return CIRCNN_ERR_MAGIC;
+    if (rd16(b + 4) != CIRCNN_FORMAT_VERSION) return CIRCNN_ERR_VERSION;
+    if (rd16(b + 6) != CIRCNN_HEADER_BYTES) return CIRCNN_ERR_HEADER;
+    uint32_t total = rd32(b + 8);
+    if (total > blob_bytes) return CIRCNN_ERR_TRUNCATED;
+    if (total < CIRCNN_HEADER_BYTES) return CIRCNN_ERR_HEADER;
+    if (circnn_crc32(b + 16, total - 16u) != rd32(b + 12)) return CIRCNN_ERR_CRC;
+
+    uint32_t dtype = b[16];
+    if (dtype != CIRCNN_DTYPE_F32 && dtype != CIRCNN_DTYPE_Q15) return CIRCNN_ERR_DTYPE;
+    uint32_t layers = rd16(b + 18);
+    if (b[17] != 0 || layers == 0 || layers > CIRCNN_MAX_LAYERS) return CIRCNN_ERR_HEADER;
+    for (int i = 38; i < CIRCNN_HEADER_BYTES; i++)
+        if (b[i] != 0) return CIRCNN_ERR_HEADER;
+    if (dtype == CIRCNN_DTYPE_F32 && (b[36] != 0 || b[37] != 0)) return CIRCNN_ERR_HEADER;
+    uint32_t table_end = CIRCNN_HEADER_BYTES + layers * CIRCNN_LAYER_ENTRY_BYTES;
+    if (table_end > total) return CIRCNN_ERR_BOUNDS;
+
+    uint32_t shape[3];
+    for (int i = 0; i < 3; i++) {
+        shape[i] = rd16(b + 24 + 2 * i);
+        model->input_shape[i] = (uint16_t)shape[i];
+        model->output_shape[i] = (uint16_t)rd16(b + 30 + 2 * i);
+    }
+    uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
+    uint32_t largest_act = 0, largest_scratch = 0;
+    for (uint32_t l = 0; l < layers; l++) {
+        entry_t e;
+        read_entry(b + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
+        for (int i = 0; i < 3; i++)
+            if (e.in[i] != shape[i]) return CIRCNN_ERR_CHAIN;
+        circnn_status_t s = check_layer(&e, dtype, table_end, total);
+        if (s != CIRCNN_OK) return s;
+        for (int i = 0; i < 3; i++) shape[i] = e.out[i];
+        if (l + 1 < layers && count3(e.out) * es > largest_act) largest_act = count3(e.out) * es;
+        size_t scratch = layer_scratch(&e, dtype);
+        if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
+        if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
+    }
+    for (int i = 0; i < 3; i++)
+        if (shape[i] != model->output_shape[i]) return CIRCNN_ERR_CHAIN;
+
+    model->buffer_count = layers > 2u ? 2u : layers - 1u;
+    model->buffer_bytes = align16(largest_act);
+    model->scratch_offset = model->buffer_count * model->buffer_bytes;
+    uint64_t need = (uint64_t)model->scratch_offset + align16(largest_scratch);
+    if (need > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
+    if (rd32(b + 20) != (uint32_t)need) return CIRCNN_ERR_HEADER;
+
+    model->blob = b;
+    model->total_bytes = total;
+    model->dtype = dtype;
+    model->layer_count = layers;
+    model->arena_bytes = (uint32_t)need;
+    model->input_count = (uint32_t)model->input_shape[0] * model->input_shape[1] * model->input_shape[2];
+    model->output_count = count3(shape);
+    model->input_frac = rd_i8(b + 36);
+    model->output_frac = rd_i8(b + 37);
+    if (arena_bytes < need) return CIRCNN_ERR_ARENA;
+    if (need > 0 && (arena == NULL || (uintptr_t)arena % CIRCNN_ARENA_ALIGN != 0))
+        return arena == NULL ? CIRCNN_ERR_NULL : CIRCNN_ERR_ALIGN;
+    return CIRCNN_OK;
+}

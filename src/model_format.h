@@ -1,0 +1,81 @@
+/* model_format.h - reading the blob's little-endian fields (private; the
+ * format is documented in circnn/model.h). */
+#ifndef CIRCNN_MODEL_FORMAT_H
+#define CIRCNN_MODEL_FORMAT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "circnn/model.h"
+#include "circnn/window.h"
+
+#define MAX_ELEMENTS (1u << 24)  /* largest tensor: keeps byte counts in 32 bits */
+#define MAX_EXPONENT 128         /* |weight_exp|, |scale_exp|: keeps exponent sums in range */
+#define FLAG_RELU 1u
+#define FLAG_SAME 2u
+
+typedef struct entry {
+    uint32_t type, flags, block_size;
+    uint32_t in[3], out[3];
+    uint32_t kernel_h, kernel_w, stride;
+    int32_t weight_exp, scale_exp;
+    uint32_t weight_off, weight_bytes, bias_off, bias_bytes, scale_off, scale_bytes;
+    uint32_t reserved;   /* OR of the reserved bytes */
+} entry_t;
+
+static inline uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Two's complement without implementation-defined conversions. */
+static inline int32_t rd_i32(const uint8_t *p)
+{
+    uint32_t u = rd32(p);
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+static inline int32_t rd_i8(const uint8_t *p) { return p[0] < 128u ? (int32_t)p[0] : (int32_t)p[0] - 256; }
+
+static inline void read_entry(const uint8_t *p, entry_t *e)
+{
+    e->type = p[0];
+    e->flags = p[1];
+    e->block_size = rd16(p + 2);
+    for (int i = 0; i < 3; i++) {
+        e->in[i] = rd16(p + 4 + 2 * i);
+        e->out[i] = rd16(p + 10 + 2 * i);
+    }
+    e->kernel_h = p[16];
+    e->kernel_w = p[17];
+    e->stride = p[18];
+    e->weight_exp = rd_i32(p + 20);
+    e->scale_exp = rd_i32(p + 24);
+    e->weight_off = rd32(p + 28);
+    e->weight_bytes = rd32(p + 32);
+    e->bias_off = rd32(p + 36);
+    e->bias_bytes = rd32(p + 40);
+    e->scale_off = rd32(p + 44);
+    e->scale_bytes = rd32(p + 48);
+    e->reserved = p[19];
+    for (int i = 52; i < CIRCNN_LAYER_ENTRY_BYTES; i++) e->reserved |= p[i];
+}
+
+static inline circnn_window_t window_of(const entry_t *e)
+{
+    circnn_window_t g;
+    memset(&g, 0, sizeof g);
+    g.in_h = (uint16_t)e->in[0];
+    g.in_w = (uint16_t)e->in[1];
+    g.in_c = (uint16_t)e->in[2];
+    g.out_c = (uint16_t)e->out[2];
+    g.kernel_h = (uint8_t)e->kernel_h;
+    g.kernel_w = (uint8_t)e->kernel_w;
+    g.stride = (uint8_t)e->stride;
+    (void)circnn_window_geometry(&g, (e->flags & FLAG_SAME) ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID);
+    return g;
+}
+
+#endif /* CIRCNN_MODEL_FORMAT_H */

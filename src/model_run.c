@@ -1,0 +1,122 @@
+/* Running a validated model: one layer after another through the arena
+ * (contract: circnn/model.h).  circnn_model_init checked every field used
+ * here, so nothing is checked again. */
+#include <string.h>
+
+#include "circnn/bc_conv2d.h"
+#include "circnn/bc_dense.h"
+#include "circnn/layers.h"
+#include "circnn/model.h"
+#include "model_format.h"
+
+static const void *section(const circnn_model_t *m, uint32_t off, uint32_t bytes)
+{
+    return bytes ? (const void *)(m->blob + off) : NULL;
+}
+
+static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, float *y, void *scratch)
+{
+    const float *w = (const float *)section(m, e->weight_off, e->weight_bytes);
+    const float *bias = (const float *)section(m, e->bias_off, e->bias_bytes);
+    uint32_t relu = e->flags & FLAG_RELU;
+    uint32_t count = e->in[0] * e->in[1] * e->in[2];
+    switch (e->type) {
+    case CIRCNN_LAYER_DENSE: {
+        circnn_dense_f32_t l = {e->in[2], e->out[2], relu, w, bias};
+        circnn_dense_f32(&l, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_BC_DENSE: {
+        circnn_bc_dense_f32_t l = {e->in[2], e->out[2], e->block_size, relu, w, bias};
+        circnn_bc_dense_f32(&l, x, y, scratch);
+        break;
+    }
+    case CIRCNN_LAYER_CONV2D: {
+        circnn_conv2d_f32_t l = {window_of(e), relu, w, bias};
+        circnn_conv2d_f32(&l, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_BC_CONV2D: {
+        circnn_bc_conv2d_f32_t l = {window_of(e), e->block_size, relu, w, bias,
+                                    (const float *)section(m, e->scale_off, e->scale_bytes)};
+        circnn_bc_conv2d_f32(&l, x, y, scratch);
+        break;
+    }
+    case CIRCNN_LAYER_RELU: circnn_relu_f32(x, y, count); break;
+    case CIRCNN_LAYER_MAXPOOL2D: {
+        circnn_window_t g = window_of(e);
+        circnn_maxpool2d_f32(&g, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_AVGPOOL2D: {
+        circnn_window_t g = window_of(e);
+        circnn_avgpool2d_f32(&g, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_FLATTEN: memcpy(y, x, (size_t)count * sizeof(float)); break;
+    case CIRCNN_LAYER_SOFTMAX: circnn_softmax_f32(x, y, count); break;
+    default: y[0] = (float)circnn_argmax_f32(x, count); break;
+    }
+}
+
+static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x, int16_t *y, void *scratch)
+{
+    const int16_t *w = (const int16_t *)section(m, e->weight_off, e->weight_bytes);
+    const int32_t *bias = (const int32_t *)section(m, e->bias_off, e->bias_bytes);
+    uint32_t relu = e->flags & FLAG_RELU;
+    uint32_t count = e->in[0] * e->in[1] * e->in[2];
+    switch (e->type) {
+    case CIRCNN_LAYER_DENSE: {
+        circnn_dense_q15_t l = {e->in[2], e->out[2], relu, w, e->weight_exp, bias};
+        circnn_dense_q15(&l, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_BC_DENSE: {
+        circnn_bc_dense_q15_t l = {e->in[2], e->out[2], e->block_size, relu, w, e->weight_exp, bias};
+        circnn_bc_dense_q15(&l, x, y, scratch);
+        break;
+    }
+    case CIRCNN_LAYER_CONV2D: {
+        circnn_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
+        circnn_conv2d_q15(&l, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_BC_CONV2D: {
+        circnn_bc_conv2d_q15_t l = {window_of(e), e->block_size, relu, w, e->weight_exp, bias,
+                                    (const int16_t *)section(m, e->scale_off, e->scale_bytes),
+                                    e->scale_exp};
+        circnn_bc_conv2d_q15(&l, x, y, scratch);
+        break;
+    }
+    case CIRCNN_LAYER_RELU: circnn_relu_q15(x, y, count); break;
+    case CIRCNN_LAYER_MAXPOOL2D: {
+        circnn_window_t g = window_of(e);
+        circnn_maxpool2d_q15(&g, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_AVGPOOL2D: {
+        circnn_window_t g = window_of(e);
+        circnn_avgpool2d_q15(&g, x, y);
+        break;
+    }
+    case CIRCNN_LAYER_FLATTEN: memcpy(y, x, (size_t)count * sizeof(int16_t)); break;
+    default: y[0] = (int16_t)circnn_argmax_q15(x, count); break;   /* ARGMAX; no q15 softmax */
+    }
+}
+
+void circnn_model_run(const circnn_model_t *m, const void *input, void *output, void *arena)
+{
+    unsigned char *base = (unsigned char *)arena;
+    void *scratch = base + m->scratch_offset;
+    const void *x = input;
+    for (uint32_t l = 0; l < m->layer_count; l++) {
+        entry_t e;
+        read_entry(m->blob + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
+        void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u) * m->buffer_bytes;
+        if (m->dtype == CIRCNN_DTYPE_F32)
+            run_f32(m, &e, (const float *)x, (float *)y, scratch);
+        else
+            run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
+        x = y;
+    }
+}
