@@ -9,6 +9,29 @@
  *
  * q15: the activation scales and the output stage are those of circnn/q15.h.
  * Pooling, ReLU and argmax keep the scale of their input.
+ * python/circnn/fixed_layers.py is the bit-exact twin of the q15 layers.
+ *
+ * Details the contract below leaves open, as implemented (src/dense.c,
+ * conv2d.c, pool.c, activation.c):
+ *  - Window layers (conv2d, pools) read circnn_window_t as given: any
+ *    kernel, stride and padding that fit its fields (CIRCNN_MAX_KERNEL and
+ *    CIRCNN_MAX_STRIDE bound circnn_window_geometry and models, not these
+ *    functions), so a global average pool of up to 255 x 255 pixels is one
+ *    call.  Taps whose input pixel falls outside the input are skipped.  A
+ *    window with no input pixel at all (only possible with a hand-made
+ *    geometry, never with "same"/"valid") gives 0 in the pools, and the
+ *    output stage of an empty sum (the bias, then ReLU) in conv2d.
+ *  - Pools have in_c channels; g->out_c is not read.
+ *  - f32 sums are float, in order: dense over i; conv2d over kernel rows,
+ *    then columns, then input channels; the bias is added after the sum.
+ *    Average pooling divides the float sum by the float count.
+ *  - f32 ReLU (also the fused one) is y = x > 0 ? x : +0.0f: -0.0 and NaN
+ *    become +0.0.
+ *  - q15 sums are exact int64 (no overflow below 2^33 products per output);
+ *    the average pool's result is always within int16 (it is a mean).
+ *  - softmax_f32 also works in place and does nothing for count 0; inputs
+ *    must be finite.  argmax returns 0 for count 0 (reads nothing); with NaN
+ *    inputs its result is unspecified (comparisons are "x[i] > best").
  */
 #ifndef CIRCNN_LAYERS_H
 #define CIRCNN_LAYERS_H
