@@ -9,7 +9,7 @@
 static uint64_t f32_bytes64(const circnn_window_t *g, uint32_t k)
 {
     uint64_t reals = (uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k) * k;
-    return reals * sizeof(float) + (2u + 2u * CIRCNN_F32_LANES) * (uint64_t)k * sizeof(float);
+    return reals * sizeof(float) + 3u * (uint64_t)k * sizeof(float);
 }
 
 static uint64_t q15_bytes64(const circnn_window_t *g, uint32_t k)
@@ -19,18 +19,27 @@ static uint64_t q15_bytes64(const circnn_window_t *g, uint32_t k)
            blocks + 8u;
 }
 
-static int dim_ok(uint32_t v)
+/* bytes is representable as a size_t. */
+static int fits_size(uint64_t bytes)
 {
-    return v >= 1u && v <= CIRCNN_MAX_DIM;
+    return (uint64_t)(size_t)bytes == bytes;
+}
+
+/* lo <= v <= hi (a function, so that no comparison is "always false" for a
+ * narrow field whatever the limits are). */
+static int in_range(uint32_t v, uint32_t lo, uint32_t hi)
+{
+    return v >= lo && v <= hi;
 }
 
 circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_size)
 {
     if (!g) return CIRCNN_ERR_NULL;
-    if (!dim_ok(g->in_h) || !dim_ok(g->in_w) || !dim_ok(g->in_c) || !dim_ok(g->out_h) ||
-        !dim_ok(g->out_w) || !dim_ok(g->out_c) || g->kernel_h < 1u ||
-        g->kernel_h > CIRCNN_MAX_KERNEL || g->kernel_w < 1u || g->kernel_w > CIRCNN_MAX_KERNEL ||
-        g->stride < 1u || g->stride > CIRCNN_MAX_STRIDE)
+    if (!in_range(g->in_h, 1u, CIRCNN_MAX_DIM) || !in_range(g->in_w, 1u, CIRCNN_MAX_DIM) ||
+        !in_range(g->in_c, 1u, CIRCNN_MAX_DIM) || !in_range(g->out_h, 1u, CIRCNN_MAX_DIM) ||
+        !in_range(g->out_w, 1u, CIRCNN_MAX_DIM) || !in_range(g->out_c, 1u, CIRCNN_MAX_DIM) ||
+        !in_range(g->kernel_h, 1u, CIRCNN_MAX_KERNEL) || !in_range(g->kernel_w, 1u, CIRCNN_MAX_KERNEL) ||
+        !in_range(g->stride, 1u, CIRCNN_MAX_STRIDE))
         return CIRCNN_ERR_SHAPE;
     /* Every window overlaps the input: padding smaller than the kernel, and
      * the last window starts inside the input. */
@@ -40,7 +49,7 @@ circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_
         return CIRCNN_ERR_SHAPE;
     circnn_status_t s = circnn_fft_check(block_size);
     if (s != CIRCNN_OK) return s;
-    if (f32_bytes64(g, block_size) > (uint64_t)SIZE_MAX || q15_bytes64(g, block_size) > (uint64_t)SIZE_MAX)
+    if (!fits_size(f32_bytes64(g, block_size)) || !fits_size(q15_bytes64(g, block_size)))
         return CIRCNN_ERR_SHAPE;
     return CIRCNN_OK;
 }
@@ -48,7 +57,7 @@ circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_
 size_t circnn_bc_conv2d_f32_scratch_bytes(const circnn_window_t *g, uint32_t block_size)
 {
     return circnn_bc_conv2d_f32_spectra_bytes(g, block_size) +
-           (2u + 2u * CIRCNN_F32_LANES) * (size_t)block_size * sizeof(float);
+           3u * (size_t)block_size * sizeof(float);
 }
 
 size_t circnn_bc_conv2d_q15_scratch_bytes(const circnn_window_t *g, uint32_t block_size)

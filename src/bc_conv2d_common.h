@@ -6,8 +6,7 @@
  * input pixels, q = ceil(in_c / k)):
  *   f32: spectra  P * q * k float   the packed spectra of every input pixel
  *        sums     2 * k float       the two spectral sums of one output block
- *        lanes_a  LANES * k float   CIRCNN_F32_LANES blocks, interleaved
- *        lanes_b  LANES * k float
+ *        spec     k float           their complex products, then the inverse FFT
  *   q15: acc      k int64           the spectral sums of one output block
  *        tmp      k int16           those sums in 16 bits, then the inverse FFT
  *        spectra  P * q * k int16   the aligned spectra of every input pixel
@@ -21,7 +20,6 @@
 
 #include "circnn/window.h"
 #include "bc_dense_common.h"
-#include "fft_common.h"
 
 /* Number of input pixels. */
 static inline size_t circnn_bc_conv2d_pixels(const circnn_window_t *g)

@@ -106,3 +106,54 @@ def matvec(w, x, out_features=None, bias=None):
     if bias is not None:
         y = y + np.asarray(bias, dtype=np.float64)
     return y
+
+
+def bc_conv2d_reference(w, x, out_channels, stride=1, padding="same", bias=None, scale=None):
+    """Reference block-circulant 2-D convolution in float64, computed explicitly.
+
+    w: (kernel_h, kernel_w, p, q, k) defining vectors, one block-circulant
+    in_c x out_c channel matrix per tap (dense_matrix(w[a, b], out_c, in_c));
+    x: (B, H, W, in_c) or (H, W, in_c).  padding: "same", "valid" or a
+    window.Window (out_h, out_w, pad_top, pad_left).  Output pixel (oy, ox)
+    reads input pixel (oy * stride + a - pad_top, ox * stride + b - pad_left)
+    through tap (a, b); outside the input is zero.  Returns
+    y = scale * (sum over taps of W_ab x) + bias, shape (B, out_h, out_w, out_c)
+    (or without B when x had none).
+    """
+    from .window import Window, window_geometry
+
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if w.ndim != 5:
+        raise ValueError(f"w must have shape (kernel_h, kernel_w, p, q, k), got {w.shape}")
+    single = x.ndim == 3
+    if single:
+        x = x[None]
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (B, H, W, in_c) or (H, W, in_c), got {x.shape}")
+    kh, kw = w.shape[:2]
+    batch, in_h, in_w, in_c = x.shape
+    m = int(out_channels)
+    if isinstance(padding, str):
+        geo = window_geometry(in_h, in_w, kh, kw, stride, padding)
+    else:
+        geo = Window(*padding)
+    y = np.zeros((batch, geo.out_h, geo.out_w, m))
+    oy = np.arange(geo.out_h) * stride - geo.pad_top
+    ox = np.arange(geo.out_w) * stride - geo.pad_left
+    for a in range(kh):
+        rows = oy + a
+        row_ok = (rows >= 0) & (rows < in_h)
+        for b in range(kw):
+            cols = ox + b
+            col_ok = (cols >= 0) & (cols < in_w)
+            matrix = dense_matrix(w[a, b], m, in_c)                     # (out_c, in_c)
+            ri, ci = np.nonzero(row_ok)[0], np.nonzero(col_ok)[0]
+            patch = np.zeros((batch, geo.out_h, geo.out_w, in_c))
+            patch[:, ri[:, None], ci[None, :]] = x[:, rows[ri][:, None], cols[ci][None, :]]
+            y += patch @ matrix.T
+    if scale is not None:
+        y = y * np.asarray(scale, dtype=np.float64)
+    if bias is not None:
+        y = y + np.asarray(bias, dtype=np.float64)
+    return y[0] if single else y
