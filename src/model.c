@@ -55,7 +55,8 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t ta
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > CIRCNN_LAYER_ARGMAX) return CIRCNN_ERR_LAYER;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
-    if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0)) return CIRCNN_ERR_LAYER;
+    if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
+        return CIRCNN_ERR_LAYER;
     if (e->weight_exp > MAX_EXPONENT || e->weight_exp < -MAX_EXPONENT ||
         e->scale_exp > MAX_EXPONENT || e->scale_exp < -MAX_EXPONENT)
         return CIRCNN_ERR_LAYER;
@@ -113,8 +114,9 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t ta
         if (dtype != CIRCNN_DTYPE_F32) return CIRCNN_ERR_LAYER;
         if (!vector_in || !vector_out || n != m) return CIRCNN_ERR_SHAPE;
         break;
-    default: /* CIRCNN_LAYER_ARGMAX */
-        if (!vector_in || !vector_out || m != 1) return CIRCNN_ERR_SHAPE;
+    default: /* CIRCNN_LAYER_ARGMAX: the index must fit the output type */
+        if (!vector_in || !vector_out || m != 1 || (dtype == CIRCNN_DTYPE_Q15 && n > 32768u))
+            return CIRCNN_ERR_SHAPE;
         break;
     }
     if (weight_count * es > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;

@@ -20,6 +20,7 @@ typedef struct entry {
     uint32_t kernel_h, kernel_w, stride;
     int32_t weight_exp, scale_exp;
     uint32_t weight_off, weight_bytes, bias_off, bias_bytes, scale_off, scale_bytes;
+    int32_t out_frac;
     uint32_t reserved;   /* OR of the reserved bytes */
 } entry_t;
 
@@ -59,7 +60,8 @@ static inline void read_entry(const uint8_t *p, entry_t *e)
     e->bias_bytes = rd32(p + 40);
     e->scale_off = rd32(p + 44);
     e->scale_bytes = rd32(p + 48);
-    e->reserved = p[19];
+    e->out_frac = rd_i8(p + 19);
+    e->reserved = 0;
     for (int i = 52; i < CIRCNN_LAYER_ENTRY_BYTES; i++) e->reserved |= p[i];
 }
 

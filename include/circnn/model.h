@@ -36,7 +36,9 @@
  *   4  u16[3] input shape (h, w, c)
  *  10  u16[3] output shape (h, w, c)
  *  16  u8     kernel height, 17 u8 kernel width, 18 u8 stride (window
- *             layers; 0 otherwise), 19 u8 reserved 0
+ *             layers; 0 otherwise)
+ *  19  i8     output frac of the layer (q15; 0 for f32): informative, for
+ *             tools that dequantize; the runtime does not use it
  *  20  i32    weight exponent (q15; 0 for f32)
  *  24  i32    scale exponent (q15 circulant layers with a scale; else 0)
  *  28  u32    weight offset, 32 u32 weight bytes

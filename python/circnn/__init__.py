@@ -1,15 +1,26 @@
 """circnn: block-circulant neural networks on microcontrollers and CPUs.
 
 Modules, in the order data flows through them:
-    circulant  float64 mathematics of block-circulant matrices, spectrum packing
-    fixed      bit-exact numpy simulator of the q15 C kernels
-    kernels    the C kernels on numpy arrays, through cffi
+    datasets    Fashion-MNIST and other IDX files
+    circulant   float64 mathematics of block-circulant matrices, spectrum packing
+    layers      the layers, with their float64 reference forward pass
+    model       Model: a network of layers
+    export      lowering, calibration, q15 quantization -> ExportedModel (exported)
+    blob        the model format (documented in include/circnn/model.h)
+    fixed, fixed_layers, fixed_conv, simulate
+                the bit-exact numpy twins of the q15 C code
+    kernels, layer_kernels, conv_kernels, engine
+                the C code through cffi
 """
 import importlib.resources
 import os
 
-from . import circulant, fixed, kernels
+from . import circulant, datasets, fixed, kernels, layers
 from ._native import ffi as _ffi, lib as _lib
+from .blob import ModelFormatError
+from .engine import Engine, RuntimeRefused
+from .exported import ExportedModel, load
+from .model import Model
 
 __version__ = _ffi.string(_lib.circnn_version()).decode("ascii")
 
@@ -26,4 +37,5 @@ def get_include():
         "reinstall with `pip install .`")
 
 
-__all__ = ["circulant", "fixed", "kernels", "get_include", "__version__"]
+__all__ = ["Model", "Engine", "ExportedModel", "load", "layers", "datasets", "circulant", "fixed", "kernels",
+           "ModelFormatError", "RuntimeRefused", "get_include", "__version__"]

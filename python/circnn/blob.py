@@ -1,0 +1,151 @@
+"""The model blob: bytes in, ops out and back.  The format is documented in
+one place, include/circnn/model.h; this module writes and reads exactly it.
+"""
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT_VERSION = 1
+MAGIC = b"CIRC"
+HEADER_BYTES = 64
+ENTRY_BYTES = 64
+SECTION_ALIGN = 16
+MAX_LAYERS = 64
+
+DTYPES = {"f32": 1, "q15": 2}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+
+DENSE, BC_DENSE, CONV2D, BC_CONV2D, RELU, MAXPOOL2D, AVGPOOL2D, FLATTEN, SOFTMAX, ARGMAX = range(1, 11)
+LAYER_NAMES = {DENSE: "dense", BC_DENSE: "bc_dense", CONV2D: "conv2d", BC_CONV2D: "bc_conv2d",
+               RELU: "relu", MAXPOOL2D: "maxpool2d", AVGPOOL2D: "avgpool2d", FLATTEN: "flatten",
+               SOFTMAX: "softmax", ARGMAX: "argmax"}
+WEIGHTED = (DENSE, BC_DENSE, CONV2D, BC_CONV2D)
+WINDOWED = (CONV2D, BC_CONV2D, MAXPOOL2D, AVGPOOL2D)
+CIRCULANT = (BC_DENSE, BC_CONV2D)
+
+FLAG_RELU = 1
+FLAG_SAME = 2
+
+_HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
+_ENTRY = struct.Struct("<BBH 3H3H BBBb ii IIIIII 12x")
+assert _HEADER.size == HEADER_BYTES and _ENTRY.size == ENTRY_BYTES
+
+
+class ModelFormatError(ValueError):
+    """The bytes are not a valid circnn model blob."""
+
+
+@dataclass
+class Op:
+    """One layer as the runtime sees it.  Shapes are (h, w, c).
+
+    weight, bias, scale: the arrays stored in the blob (float32 for f32
+    models; int16 weight and scale mantissas and int32 biases for q15).
+    """
+    type: int
+    in_shape: tuple
+    out_shape: tuple
+    relu: bool = False
+    same: bool = False
+    kernel: tuple = (0, 0)
+    stride: int = 0
+    block_size: int = 0
+    weight: np.ndarray = None
+    bias: np.ndarray = None
+    scale: np.ndarray = None
+    weight_exp: int = 0
+    scale_exp: int = 0
+    out_frac: int = 0        # q15: the output tensor's scale (informative; the runtime does not use it)
+    extra: dict = field(default_factory=dict)   # export-time notes (frac bits, float weights)
+
+    @property
+    def name(self):
+        return LAYER_NAMES[self.type]
+
+
+def _align(n):
+    return -(-n // SECTION_ALIGN) * SECTION_ALIGN
+
+
+def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_bytes):
+    """The blob bytes of a model."""
+    if len(ops) > MAX_LAYERS:
+        raise ValueError(f"a model has at most {MAX_LAYERS} layers, this one has {len(ops)}")
+    sections, entries = bytearray(), []
+    start = HEADER_BYTES + ENTRY_BYTES * len(ops)
+
+    def place(array):
+        if array is None:
+            return 0, 0
+        data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        sections.extend(b"\0" * (_align(start + len(sections)) - start - len(sections)))
+        offset = start + len(sections)
+        sections.extend(data)
+        return offset, len(data)
+
+    for op in ops:
+        w_off, w_len = place(op.weight)
+        b_off, b_len = place(op.bias)
+        s_off, s_len = place(op.scale)
+        flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0)
+        entries.append(_ENTRY.pack(op.type, flags, op.block_size, *op.in_shape, *op.out_shape,
+                                   op.kernel[0], op.kernel[1], op.stride, op.out_frac, op.weight_exp, op.scale_exp,
+                                   w_off, w_len, b_off, b_len, s_off, s_len))
+    total = start + len(sections)
+    body = _HEADER.pack(MAGIC, FORMAT_VERSION, HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
+                        arena_bytes, *input_shape, *output_shape, input_frac, output_frac)
+    blob = bytearray(body + b"".join(entries) + sections)
+    struct.pack_into("<I", blob, 12, zlib.crc32(blob[16:]))
+    return bytes(blob)
+
+
+def unpack(blob):
+    """Parse blob bytes -> dict(dtype, ops, input_shape, output_shape, input_frac,
+    output_frac, arena_bytes).  Raises ModelFormatError saying what is wrong;
+    the C runtime's circnn_model_init checks the rest (shapes, chaining)."""
+    blob = bytes(blob)
+    if len(blob) < HEADER_BYTES:
+        raise ModelFormatError(f"not a circnn model: {len(blob)} bytes is shorter than the {HEADER_BYTES}-byte header")
+    (magic, version, header_bytes, total, crc, dtype, _, count, arena, *shapes) = _HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise ModelFormatError(f"not a circnn model: magic {magic!r}, expected {MAGIC!r}")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(f"model format version {version}; this circnn reads version {FORMAT_VERSION}: "
+                               "re-export the model with this version of circnn")
+    if header_bytes != HEADER_BYTES:
+        raise ModelFormatError(f"header of {header_bytes} bytes, expected {HEADER_BYTES}")
+    if total > len(blob):
+        raise ModelFormatError(f"truncated model: the header says {total} bytes, there are {len(blob)}")
+    if total < HEADER_BYTES + ENTRY_BYTES * count:
+        raise ModelFormatError(f"model of {total} bytes cannot hold {count} layers")
+    if zlib.crc32(blob[16:total]) != crc:
+        raise ModelFormatError("model checksum mismatch: the file is corrupt")
+    if dtype not in DTYPE_NAMES:
+        raise ModelFormatError(f"unknown numeric type {dtype}")
+    in_shape, out_shape, in_frac, out_frac = tuple(shapes[0:3]), tuple(shapes[3:6]), shapes[6], shapes[7]
+    name = DTYPE_NAMES[dtype]
+    wtype = np.dtype("<f4") if name == "f32" else np.dtype("<i2")
+    ops = []
+    for i in range(count):
+        f = _ENTRY.unpack_from(blob, HEADER_BYTES + ENTRY_BYTES * i)
+        kind, flags, k = f[0], f[1], f[2]
+        if kind not in LAYER_NAMES:
+            raise ModelFormatError(f"layer {i}: unknown type {kind}")
+
+        def section(off, length, dt):
+            if length == 0:
+                return None
+            if off + length > total or length % dt.itemsize:
+                raise ModelFormatError(f"layer {i}: section at {off} of {length} bytes is outside the model")
+            return np.frombuffer(blob, dtype=dt, count=length // dt.itemsize, offset=off).astype(dt.newbyteorder("="))
+
+        ops.append(Op(type=kind, in_shape=tuple(f[3:6]), out_shape=tuple(f[6:9]), relu=bool(flags & FLAG_RELU),
+                      same=bool(flags & FLAG_SAME), kernel=(f[9], f[10]), stride=f[11], block_size=k,
+                      out_frac=f[12], weight_exp=f[13], scale_exp=f[14],
+                      weight=section(f[15], f[16], wtype),
+                      bias=section(f[17], f[18], np.dtype("<f4") if name == "f32" else np.dtype("<i4")),
+                      scale=section(f[19], f[20], wtype)))
+    return dict(dtype=name, ops=ops, input_shape=in_shape, output_shape=out_shape,
+                input_frac=in_frac, output_frac=out_frac, arena_bytes=arena)

@@ -1,0 +1,145 @@
+"""The `circnn` command: info, export, verify."""
+import argparse
+import sys
+
+import numpy as np
+
+from . import blob as B
+
+
+def _load(path):
+    from .exported import load
+    return load(path)
+
+
+def cmd_info(args):
+    from .header import layer_table
+    model = _load(args.model)
+    rows = model.table()
+    params = sum(r["params"] for r in rows)
+    dense = sum(r["dense_params"] for r in rows)
+    print(f"{args.model}: circnn model, format {B.FORMAT_VERSION}, {model.dtype}, {len(model.ops)} layers")
+    print(f"input {model.input_shape}, output {model.output_shape}"
+          + (f", scales 2^-{model.input_frac} in, 2^-{model.output_frac} out" if model.dtype == "q15" else ""))
+    print()
+    print("\n".join(layer_table(model)))
+    print()
+    print(f"parameters       {params:>10}")
+    print(f"dense equivalent {dense:>10}   compression {dense / max(params, 1):.1f}x")
+    print(f"flash (blob)     {len(model.blob):>10} bytes")
+    print(f"arena (RAM)      {model.arena_bytes:>10} bytes")
+    print(f"sha256           {model.hash}")
+    return 0
+
+
+def cmd_export(args):
+    model = _load(args.model)
+    name = args.name
+    out = args.output or f"{name}.h"
+    model.write_header(out, name)
+    print(f"wrote {out}: model {name!r}, {len(model.blob)} bytes of blob, arena {model.arena_bytes} bytes")
+    return 0
+
+
+def _data(spec, limit):
+    from . import datasets
+    if spec in ("fashion-mnist", "fashion_mnist"):
+        _, (x, y) = datasets.fashion_mnist(limit=limit)
+    else:
+        _, (x, y) = datasets.idx_folder(spec, limit=limit)
+    return x, y.astype(np.int64)
+
+
+def verify(model, x, y, batch_size=500, progress=True):
+    """The float reference, the numpy simulator and the C engine on (x, y).
+
+    Returns a dict: accuracy of each, the number of outputs where the
+    simulator and the C engine differ, and the largest difference between
+    the f32 C engine and float64 (relative to the largest float64 output).
+    """
+    from tqdm import tqdm
+
+    from .engine import Engine
+    if x.shape[1:] != model.input_shape:
+        x = x.reshape((len(x),) + model.input_shape)
+    engine = Engine(model)
+    f32 = model.as_f32()
+    f32_engine = engine if model.dtype == "f32" else Engine(f32)
+    argmax_out = model.ops[-1].type == B.ARGMAX
+    hits = {"float64": 0, "simulator": 0, "C engine": 0}
+    mismatches, worst, scale = 0, 0.0, 0.0
+    batches = range(0, len(x), batch_size)
+    for start in tqdm(batches, desc="verify", unit="batch", disable=not progress):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        ref = f32.reference(xb)
+        c32 = f32_engine.run(xb)
+        worst = max(worst, float(np.abs(c32 - ref).max()))
+        scale = max(scale, float(np.abs(ref).max()))
+        if model.dtype == "q15":
+            sim = model.simulate_raw(model.quantize_input(xb))
+            c = engine.run_raw(model.quantize_input(xb))
+            mismatches += int(np.count_nonzero(sim != c))
+        else:
+            sim = model.simulate(xb)
+            c = c32
+        for name, out in (("float64", ref), ("simulator", sim), ("C engine", c)):
+            pred = out.reshape(len(xb), -1)
+            pred = pred[:, 0].astype(np.int64) if argmax_out else np.argmax(pred, axis=1)
+            hits[name] += int(np.sum(pred == yb))
+    result = {f"accuracy {k}": v / len(x) for k, v in hits.items()}
+    result.update(samples=len(x), mismatches=mismatches if model.dtype == "q15" else None,
+                  f32_max_abs_diff=worst, f32_max_rel_diff=worst / scale if scale else 0.0)
+    return result
+
+
+def cmd_verify(args):
+    model = _load(args.model)
+    try:
+        x, y = _data(args.data, args.limit)
+    except FileNotFoundError as exc:
+        print(f"circnn verify: {exc}", file=sys.stderr)
+        return 2
+    r = verify(model, x, y, progress=not args.quiet)
+    print(f"{args.model} ({model.dtype}) on {args.data}, {r['samples']} samples")
+    print(f"  accuracy, float64 reference   {100 * r['accuracy float64']:.2f} %")
+    print(f"  accuracy, numpy simulator     {100 * r['accuracy simulator']:.2f} %")
+    print(f"  accuracy, C engine            {100 * r['accuracy C engine']:.2f} %")
+    if r["mismatches"] is not None:
+        print(f"  outputs where simulator and C differ: {r['mismatches']}")
+    print(f"  f32 C engine vs float64: largest difference {r['f32_max_abs_diff']:.3g} "
+          f"({r['f32_max_rel_diff']:.3g} of the largest output)")
+    return 1 if r["mismatches"] else 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="circnn", description="Block-circulant neural networks for microcontrollers.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("info", help="layer table, parameters, flash and arena bytes of a model")
+    s.add_argument("model", help="a .circ file")
+    s.set_defaults(run=cmd_info)
+    s = sub.add_parser("export", help="write the firmware header of a model")
+    s.add_argument("model", help="a .circ file")
+    s.add_argument("-o", "--output", help="header path (default NAME.h)")
+    s.add_argument("--name", default="model", help="C name prefix (default: model)")
+    s.set_defaults(run=cmd_export)
+    s = sub.add_parser("verify", help="accuracy of the float reference, the simulator and the C engine")
+    s.add_argument("model", help="a .circ file")
+    s.add_argument("--data", default="fashion-mnist",
+                   help="'fashion-mnist' or a folder of IDX files (default: fashion-mnist)")
+    s.add_argument("--limit", type=int, default=None, help="use the first N test samples")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(run=cmd_verify)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, B.ModelFormatError, ValueError) as exc:
+        print(f"circnn {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

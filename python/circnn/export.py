@@ -1,0 +1,259 @@
+"""From a float Model to what the C runtime runs: lowering (batch
+normalisation folded, ReLU fused), calibration and q15 quantization, the
+blob, and the ExportedModel that simulates, saves and writes headers.
+"""
+import hashlib
+import math
+
+import numpy as np
+
+from . import blob as B
+from . import circulant, fixed
+from . import layers as L
+from ._native import lib
+from .window import window_geometry
+
+
+class ExportError(ValueError):
+    """The model cannot be exported as asked; the message says why."""
+
+
+def _shape3(shape):
+    return tuple(shape) if len(shape) == 3 else (1, 1, shape[0])
+
+
+# ---------------------------------------------------------------------------
+# Lowering: layers -> ops with float64 weights
+
+def lower(model):
+    """Ops with float64 weights in extra["float"]: BatchNorm folded into the
+    layer before it, ReLU fused into the layer before it where possible."""
+    ops = []
+    for index, (layer, in_shape, out_shape) in enumerate(zip(model.layers, model.shapes, model.shapes[1:])):
+        i3, o3 = _shape3(in_shape), _shape3(out_shape)
+        prev = ops[-1] if ops else None
+        if isinstance(layer, L.BatchNorm):
+            _fold_batchnorm(prev, layer, index)
+            continue
+        if isinstance(layer, L.ReLU):
+            if prev is not None and prev.type in B.WEIGHTED and not prev.relu:
+                prev.relu = True
+            else:
+                ops.append(B.Op(B.RELU, i3, o3))
+            continue
+        if isinstance(layer, L.Flatten):
+            if len(in_shape) == 3 and in_shape[:2] != (1, 1):
+                ops.append(B.Op(B.FLATTEN, i3, o3))
+            elif len(in_shape) == 3:   # (1, 1, c) is already a vector for the runtime
+                pass
+            continue
+        ops.append(_lower_one(layer, i3, o3, index))
+    if not ops:
+        raise ExportError("the model has no layer the runtime runs")
+    return ops
+
+
+def _lower_one(layer, i3, o3, index):
+    float_bias = {"bias": layer.bias.copy()} if hasattr(layer, "bias") else {}
+    if isinstance(layer, L.BlockCirculantDense):
+        return B.Op(B.BC_DENSE, i3, o3, block_size=layer.block_size,
+                    extra={"float": layer.spectrum.copy(), **float_bias})
+    if isinstance(layer, L.Dense):
+        return B.Op(B.DENSE, i3, o3, extra={"float": layer.weight.copy(), **float_bias})
+    if isinstance(layer, L.BlockCirculantConv2d):
+        return B.Op(B.BC_CONV2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
+                    stride=layer.stride, block_size=layer.block_size,
+                    extra={"float": layer.spectrum.copy(), **float_bias})
+    if isinstance(layer, L.Conv2d):
+        return B.Op(B.CONV2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
+                    stride=layer.stride, extra={"float": layer.weight.copy(), **float_bias})
+    if isinstance(layer, L.AvgPool2d):
+        return B.Op(B.AVGPOOL2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
+                    stride=layer.stride)
+    if isinstance(layer, L.MaxPool2d):
+        return B.Op(B.MAXPOOL2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
+                    stride=layer.stride)
+    if isinstance(layer, L.GlobalAvgPool2d):
+        return B.Op(B.AVGPOOL2D, i3, o3, kernel=(i3[0], i3[1]), stride=1)
+    if isinstance(layer, L.Softmax):
+        return B.Op(B.SOFTMAX, i3, o3)
+    if isinstance(layer, L.Argmax):
+        return B.Op(B.ARGMAX, i3, o3)
+    raise ExportError(f"layer {index} ({layer.describe()}) has no C implementation")
+
+
+def _fold_batchnorm(prev, bn, index):
+    if prev is None or prev.type not in B.WEIGHTED:
+        raise ExportError(f"layer {index} (BatchNorm) must follow a Dense or convolution layer to be folded")
+    if prev.relu:
+        raise ExportError(f"layer {index} (BatchNorm) follows a ReLU and cannot be folded; "
+                          "put the BatchNorm before the ReLU")
+    scale, shift = bn.scale_shift()
+    e = prev.extra
+    e["bias"] = e["bias"] * scale + shift
+    if prev.type == B.DENSE:
+        e["float"] = e["float"] * scale[:, None]
+    elif prev.type == B.CONV2D:
+        e["float"] = e["float"] * scale
+    else:
+        # A channel scale breaks circulant blocks: keep it as the layer's scale.
+        e["scale"] = e.get("scale", np.ones_like(scale)) * scale
+        if prev.type == B.BC_DENSE:   # a bc_dense with a scale is bc_conv2d on a 1x1 image
+            p, q, k = e["float"].shape
+            e["float"] = e["float"].reshape(1, 1, p, q, k)
+            prev.type, prev.kernel, prev.stride, prev.same = B.BC_CONV2D, (1, 1), 1, False
+
+
+# ---------------------------------------------------------------------------
+# Float forward of ops (for calibration), on float64 weights
+
+def _float_forward(op, x):
+    """x: (B, h, w, c) float64 -> (B, h', w', c')."""
+    e = op.extra
+    if op.type in (B.DENSE, B.BC_DENSE):
+        v = x.reshape(len(x), -1)
+        if op.type == B.DENSE:
+            y = v @ e["float"].T
+        else:
+            y = circulant.matvec(circulant.from_spectrum(e["float"]), v, op.out_shape[2])
+        y = y.reshape((len(x),) + op.out_shape)
+    elif op.type in (B.CONV2D, B.BC_CONV2D):
+        if op.type == B.CONV2D:
+            kernel = e["float"]
+        else:
+            w = circulant.from_spectrum(e["float"])
+            kh, kw = op.kernel
+            kernel = np.empty((kh, kw, op.in_shape[2], op.out_shape[2]))
+            for a in range(kh):
+                for b in range(kw):
+                    kernel[a, b] = circulant.dense_matrix(w[a, b], op.out_shape[2], op.in_shape[2]).T
+        conv = L.Conv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.stride, "same" if op.same else "valid",
+                        weight=kernel)
+        y = conv.forward(x)
+    elif op.type == B.RELU:
+        return np.maximum(x, 0.0)
+    elif op.type in (B.MAXPOOL2D, B.AVGPOOL2D):
+        cls = L.MaxPool2d if op.type == B.MAXPOOL2D else L.AvgPool2d
+        return cls(op.kernel, op.stride, "same" if op.same else "valid").forward(x)
+    elif op.type == B.FLATTEN:
+        return x.reshape((len(x),) + op.out_shape)
+    elif op.type == B.SOFTMAX:
+        return L.Softmax().forward(x.reshape(len(x), -1)).reshape(x.shape)
+    else:
+        return np.argmax(x.reshape(len(x), -1), axis=-1).astype(np.float64).reshape(len(x), 1, 1, 1)
+    if "scale" in e:
+        y = y * e["scale"]
+    y = y + e["bias"]
+    return np.maximum(y, 0.0) if op.relu else y
+
+
+# ---------------------------------------------------------------------------
+# Quantization
+
+def frac_bits(largest):
+    """The largest power-of-two scale 2^f with largest * 2^f <= 32767."""
+    if largest <= 0:
+        return 15
+    return int(math.floor(math.log2(32767.0 / largest)))
+
+
+def _mantissas(values):
+    """Float array -> (int16 mantissas, exponent) with |mantissa| <= 32767."""
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    exp = math.ceil(math.log2(largest / 32767.0)) if largest > 0 else 0
+    mant = np.floor(values * 2.0 ** -exp + 0.5)
+    return np.clip(mant, -32767, 32767).astype(np.int16), exp
+
+
+def _quantize_op(op, f_in, f_out):
+    e = op.extra
+    op.out_frac = f_out
+    if op.type not in B.WEIGHTED:
+        return
+    op.weight, op.weight_exp = _mantissas(e["float"] * 2.0 ** (f_out - f_in))
+    bias = np.floor(e["bias"] * 2.0 ** (f_out + fixed.BIAS_FRAC_BITS) + 0.5)
+    op.bias = np.clip(bias, -2 ** 31, 2 ** 31 - 1).astype(np.int32) if np.any(e["bias"]) else None
+    if "scale" in e:
+        op.scale, op.scale_exp = _mantissas(e["scale"])
+    for name, value in (("weight", op.weight_exp), ("scale", op.scale_exp)):
+        if abs(value) > 128:
+            raise ExportError(f"{op.name}: {name} exponent {value} is out of range; are the weights or "
+                              "the calibration data degenerate?")
+
+
+def _float32_op(op):
+    e = op.extra
+    if op.type in B.WEIGHTED:
+        op.weight = e["float"].astype(np.float32)
+        op.bias = e["bias"].astype(np.float32) if np.any(e["bias"]) else None
+        if "scale" in e:
+            op.scale = e["scale"].astype(np.float32)
+
+
+def _scratch_bytes(op, dtype):
+    if op.type == B.BC_DENSE:
+        fn = lib.circnn_bc_dense_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_dense_q15_scratch_bytes
+        return fn(op.in_shape[2], op.out_shape[2], op.block_size)
+    if op.type == B.BC_CONV2D:
+        from ._native import ffi
+        g = ffi.new("circnn_window_t *", _window(op))
+        fn = lib.circnn_bc_conv2d_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_conv2d_q15_scratch_bytes
+        return fn(g, op.block_size)
+    return 0
+
+
+def _window(op):
+    g = window_geometry(op.in_shape[0], op.in_shape[1], op.kernel[0], op.kernel[1], op.stride,
+                        "same" if op.same else "valid")
+    return {"in_h": op.in_shape[0], "in_w": op.in_shape[1], "in_c": op.in_shape[2], "out_h": g.out_h,
+            "out_w": g.out_w, "out_c": op.out_shape[2], "kernel_h": op.kernel[0], "kernel_w": op.kernel[1],
+            "stride": op.stride, "pad_top": g.pad_top, "pad_left": g.pad_left}
+
+
+def arena_bytes(ops, dtype):
+    """The arena the runtime needs (the rule of circnn/model.h)."""
+    es = 4 if dtype == "f32" else 2
+    a16 = lambda n: -(-n // 16) * 16   # noqa: E731
+    inter = [int(np.prod(op.out_shape)) * es for op in ops[:-1]]
+    buffers = min(len(ops) - 1, 2)
+    scratch = max(_scratch_bytes(op, dtype) for op in ops)
+    return buffers * a16(max(inter, default=0)) + a16(scratch)
+
+
+def export(model, dtype, calibration_x=None, batch_size=256):
+    """The ExportedModel of `model` in dtype "q15" (activation scales from
+    calibration_x) or "f32"."""
+    if dtype not in B.DTYPES:
+        raise ExportError(f"dtype must be 'f32' or 'q15', got {dtype!r}")
+    ops = lower(model)
+    if dtype == "f32":
+        for op in ops:
+            _float32_op(op)
+        in_frac = out_frac = 0
+    else:
+        if any(op.type == B.SOFTMAX for op in ops):
+            raise ExportError("q15 models have no softmax: end the model with its logits (or Argmax); "
+                              "the ranking of the classes is the same")
+        if calibration_x is None:
+            raise ExportError("quantize needs calibration data: model.quantize(x) with a few hundred samples")
+        x = model.check_input(calibration_x)
+        largest = [0.0] * (len(ops) + 1)
+        for start in range(0, len(x), batch_size):
+            v = x[start:start + batch_size].reshape((-1,) + _shape3(model.input_shape))
+            largest[0] = max(largest[0], float(np.abs(v).max()))
+            for i, op in enumerate(ops):
+                v = _float_forward(op, v)
+                largest[i + 1] = max(largest[i + 1], float(np.abs(v).max()))
+        fracs = [frac_bits(largest[0])]
+        for i, op in enumerate(ops):
+            # Only weighted layers rescale; the others keep their input's scale.
+            fracs.append(frac_bits(largest[i + 1]) if op.type in B.WEIGHTED else fracs[-1])
+            if op.type == B.ARGMAX:
+                fracs[-1] = 0
+        for i, op in enumerate(ops):
+            _quantize_op(op, fracs[i], fracs[i + 1])
+        in_frac, out_frac = fracs[0], fracs[-1]
+    arena = arena_bytes(ops, dtype)
+    data = B.pack(dtype, ops, _shape3(model.input_shape), ops[-1].out_shape, in_frac, out_frac, arena)
+    from .exported import ExportedModel
+    return ExportedModel(data, source=model)

@@ -1,0 +1,98 @@
+"""Whole-model numpy simulation of an ExportedModel, layer by layer.
+
+run_q15 chains the bit-exact twins of the C layers (circnn.fixed,
+fixed_layers, fixed_conv), so its int16 result is exactly circnn_model_run's.
+run_f32 computes the f32 model in float64 numpy: close to the C engine,
+not bit-exact (the C rounds every float operation to 32 bits).
+"""
+import numpy as np
+
+from . import blob as B
+from . import circulant, fixed, fixed_conv, fixed_layers
+from .window import window_geometry
+
+
+def _geometry(op):
+    return window_geometry(op.in_shape[0], op.in_shape[1], op.kernel[0], op.kernel[1], op.stride,
+                           "same" if op.same else "valid")
+
+
+def run_q15(model, xq):
+    """int16 batch (N,) + input_shape -> int16 batch (N,) + output_shape."""
+    n = len(xq)
+    v = xq.reshape((n,) + model.ops[0].in_shape)
+    for op in model.ops:
+        v = _q15_op(op, v)
+    return v.reshape((n,) + model.output_shape)
+
+
+def _q15_op(op, v):
+    n = len(v)
+    if op.type in (B.DENSE, B.BC_DENSE):
+        flat = v.reshape(n, -1)
+        if op.type == B.DENSE:
+            y = fixed_layers.dense_q15(op.weight, op.weight_exp, flat, op.bias, op.relu)
+        else:
+            y = fixed.bc_dense_q15(op.weight, op.weight_exp, flat, op.out_shape[2], op.bias, op.relu)
+        return y.reshape((n,) + op.out_shape)
+    if op.type in (B.CONV2D, B.BC_CONV2D, B.MAXPOOL2D, B.AVGPOOL2D):
+        g = _geometry(op)
+        where = (op.stride, g.pad_top, g.pad_left, g.out_h, g.out_w)
+        if op.type == B.CONV2D:
+            return fixed_layers.conv2d_q15(op.weight, op.weight_exp, v, *where, op.bias, op.relu)
+        if op.type == B.BC_CONV2D:
+            return fixed_conv.bc_conv2d_q15(op.weight, op.weight_exp, v, op.out_shape[2], *where,
+                                            bias=op.bias, scale=op.scale, scale_exp=op.scale_exp, relu=op.relu)
+        pool = fixed_layers.maxpool2d_q15 if op.type == B.MAXPOOL2D else fixed_layers.avgpool2d_q15
+        return pool(v, op.kernel[0], op.kernel[1], *where)
+    if op.type == B.RELU:
+        return fixed_layers.relu_q15(v)
+    if op.type == B.FLATTEN:
+        return v.reshape((n,) + op.out_shape)
+    if op.type == B.ARGMAX:
+        return fixed_layers.argmax_q15(v.reshape(n, -1)).astype(np.int16).reshape(n, 1, 1, 1)
+    raise ValueError(f"a q15 model cannot hold a {op.name} layer")
+
+
+def run_f32(model, x):
+    """float batch -> float64 batch, computed in float64 from the f32 weights."""
+    n = len(x)
+    v = np.asarray(x, dtype=np.float64).reshape((n,) + model.ops[0].in_shape)
+    for op in model.ops:
+        v = _f32_op(op, v)
+    return v.reshape((n,) + model.output_shape)
+
+
+def _f32_op(op, v):
+    from . import layers as L
+    n = len(v)
+    w = None if op.weight is None else op.weight.astype(np.float64)
+    if op.type == B.DENSE:
+        y = (v.reshape(n, -1) @ w.T).reshape((n,) + op.out_shape)
+    elif op.type == B.BC_DENSE:
+        y = circulant.matvec(circulant.from_spectrum(w), v.reshape(n, -1), op.out_shape[2])
+        y = y.reshape((n,) + op.out_shape)
+    elif op.type in (B.CONV2D, B.BC_CONV2D):
+        padding = "same" if op.same else "valid"
+        if op.type == B.CONV2D:
+            layer = L.Conv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.stride, padding, weight=w)
+        else:
+            layer = L.BlockCirculantConv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.block_size,
+                                           op.stride, padding, spectrum=w)
+        y = layer.forward(v)
+    elif op.type in (B.MAXPOOL2D, B.AVGPOOL2D):
+        cls = L.MaxPool2d if op.type == B.MAXPOOL2D else L.AvgPool2d
+        return cls(op.kernel, op.stride, "same" if op.same else "valid").forward(v)
+    elif op.type == B.RELU:
+        return np.maximum(v, 0.0)
+    elif op.type == B.FLATTEN:
+        return v.reshape((n,) + op.out_shape)
+    elif op.type == B.SOFTMAX:
+        return L.Softmax().forward(v.reshape(n, -1)).reshape(v.shape)
+    else:
+        return np.argmax(v.reshape(n, -1), axis=-1).astype(np.float64).reshape(n, 1, 1, 1)
+    if op.scale is not None:
+        y = y * op.scale.astype(np.float64)
+    if op.bias is not None:
+        y = y + op.bias.astype(np.float64)
+    return np.maximum(y, 0.0) if op.relu else y
