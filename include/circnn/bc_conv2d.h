@@ -32,6 +32,39 @@
  *
  * Memory: a scratch buffer of circnn_bc_conv2d_*_scratch_bytes(), 8-byte
  * aligned; x, y and scratch must not overlap.  Nothing allocates.
+ *
+ * Details the above leaves open, as implemented (src/bc_conv2d*.c):
+ *  - Tensors are HWC and contiguous, one sample: x holds in_h * in_w * in_c
+ *    values, y out_h * out_w * out_c.  The scratch contents on entry are
+ *    never read.
+ *  - Scratch: the spectra of every input pixel, plus a few blocks.  f32:
+ *    4 * (in_h * in_w * q * k + 3 * k) bytes; q15: 8k + up8(2k) +
+ *    up8(2 * in_h * in_w * q * k) + up8(in_h * in_w * q) bytes (up8 rounds
+ *    up to a multiple of 8; the last part holds the block exponents as int8).
+ *  - circnn_bc_conv2d_check: CIRCNN_ERR_NULL for g == NULL; CIRCNN_ERR_SHAPE
+ *    unless every size (in and out h, w, c) is in [1, CIRCNN_MAX_DIM],
+ *    kernel_h, kernel_w in [1, CIRCNN_MAX_KERNEL], stride in
+ *    [1, CIRCNN_MAX_STRIDE], pad_top < kernel_h, pad_left < kernel_w and
+ *    every window overlaps the input ((out_h - 1) * stride - pad_top < in_h,
+ *    likewise for w; circnn_window_geometry's results always do); then
+ *    CIRCNN_ERR_BLOCK_SIZE unless circnn_fft_check(k); then CIRCNN_ERR_SHAPE
+ *    if a scratch size does not fit a size_t.  The layers assume a checked
+ *    shape.
+ *  - q15, E: the maximum of the exponents circnn_rfft_q15 returns for the
+ *    in_h * in_w * q blocks of the input (an all-zero block takes part with
+ *    its exponent); padding pixels are not transformed and take no part.
+ *  - q15, step 3: each product of two int16 is exact in int32; the real and
+ *    imaginary parts (wr xr - wi xi, wr xi + wi xr) are formed in int64, as
+ *    one of them can reach 2^31.
+ *  - q15, output stage: scale_exp is ignored when scale is NULL; a *
+ *    scale[c] is an exact int16 x int16 product.  The exponent F (+
+ *    scale_exp) is computed in 64 bits and clamped to [-128, 128] before
+ *    circnn_requant_q15, which changes no result (any e >= 46 saturates or
+ *    gives 0 as 46 does; any e <= -79 gives what -79 gives) and makes every
+ *    int32 weight_exp and scale_exp safe.
+ *  - f32: y = irfft(sum) * scale[c] + bias[c], then the ReLU; the order of
+ *    the float sums is not part of the contract (the tests bound the error
+ *    at 1e-5 of max |y| against a float64 convolution).
  */
 #ifndef CIRCNN_BC_CONV2D_H
 #define CIRCNN_BC_CONV2D_H
@@ -67,7 +100,7 @@ typedef struct circnn_bc_conv2d_q15 {
     int32_t scale_exp;      /* scale = scale_mantissa * 2^scale_exp */
 } circnn_bc_conv2d_q15_t;
 
-/* CIRCNN_OK, CIRCNN_ERR_BLOCK_SIZE or CIRCNN_ERR_SHAPE. */
+/* CIRCNN_OK, CIRCNN_ERR_NULL, CIRCNN_ERR_BLOCK_SIZE or CIRCNN_ERR_SHAPE (rules above). */
 circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_size);
 
 size_t circnn_bc_conv2d_f32_scratch_bytes(const circnn_window_t *g, uint32_t block_size);
