@@ -21,10 +21,10 @@ static circnn_status_t one_axis(uint32_t in, uint32_t kernel, uint32_t stride, u
 
 circnn_status_t circnn_window_geometry(circnn_window_t *g, uint32_t padding)
 {
+    /* Kernel and stride are uint8_t: CIRCNN_MAX_KERNEL and _STRIDE (255) hold by type. */
     if (g->in_h == 0 || g->in_w == 0 || g->in_c == 0 || g->in_h > CIRCNN_MAX_DIM ||
         g->in_w > CIRCNN_MAX_DIM || g->in_c > CIRCNN_MAX_DIM || g->kernel_h == 0 ||
-        g->kernel_w == 0 || g->kernel_h > CIRCNN_MAX_KERNEL || g->kernel_w > CIRCNN_MAX_KERNEL ||
-        g->stride == 0 || g->stride > CIRCNN_MAX_STRIDE ||
+        g->kernel_w == 0 || g->stride == 0 ||
         (padding != CIRCNN_PAD_VALID && padding != CIRCNN_PAD_SAME))
         return CIRCNN_ERR_SHAPE;
     circnn_status_t s = one_axis(g->in_h, g->kernel_h, g->stride, padding, &g->out_h, &g->pad_top);

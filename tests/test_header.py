@@ -1,0 +1,93 @@
+"""The firmware header compiles with strict warnings, runs, and gives Python's numbers."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import circnn
+from model_zoo import cnn, images
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-pedantic", "-O1"]
+
+MAIN = r"""
+#include <stdio.h>
+#include "net.h"
+
+static uint64_t arena[(NET_ARENA_BYTES + 7) / 8];
+
+int main(void)
+{
+    static int16_t input[NET_INPUT_COUNT];
+    static int16_t output[NET_OUTPUT_COUNT];
+    circnn_model_t model;
+    circnn_status_t s = circnn_model_init(&model, net_blob, NET_BLOB_BYTES, arena, sizeof arena);
+    if (s != CIRCNN_OK) { printf("init %s\n", circnn_status_string(s)); return 1; }
+    for (;;) {
+        for (unsigned i = 0; i < NET_INPUT_COUNT; i++) {
+            int v;
+            if (scanf("%d", &v) != 1) return 0;
+            input[i] = (int16_t)v;
+        }
+        circnn_model_run(&model, input, output, arena);
+        for (unsigned i = 0; i < NET_OUTPUT_COUNT; i++) printf("%d ", output[i]);
+        printf("\n");
+    }
+}
+"""
+
+
+def c_sources():
+    src = os.path.join(ROOT, "src")
+    return sorted(os.path.join(src, f) for f in os.listdir(src) if f.endswith(".c"))
+
+
+def test_header_compiles_runs_and_matches_python(tmp_path):
+    model = cnn()
+    x = images(model, 6)
+    q = model.quantize(x)
+    q.write_header(tmp_path / "net.h", name="net")
+    (tmp_path / "main.c").write_text(MAIN)
+    exe = tmp_path / "net"
+    cc = os.environ.get("CC", "cc")
+    subprocess.run([cc, *FLAGS, "-I", circnn.get_include(), "-I", str(tmp_path), "-I", os.path.join(ROOT, "src"),
+                    str(tmp_path / "main.c"), *c_sources(), "-lm", "-o", str(exe)], check=True)
+    xq = q.quantize_input(x)
+    stdin = "\n".join(" ".join(str(int(v)) for v in row.ravel()) for row in xq) + "\n"
+    out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True).stdout
+    got = np.array([[int(v) for v in line.split()] for line in out.strip().splitlines()])
+    np.testing.assert_array_equal(got, q.simulate_raw(xq).reshape(len(x), -1))
+
+
+def test_header_is_deterministic_and_carries_its_facts(tmp_path):
+    model = cnn()
+    q = model.quantize(images(model))
+    a = q.write_header(tmp_path / "a.h", name="fmnist")
+    b = q.write_header(tmp_path / "b.h", name="fmnist")
+    text = open(a).read()
+    assert text == open(b).read()
+    assert "Do not edit" in text and q.hash in text
+    assert "#error" in text and "CIRCNN_FORMAT_VERSION != 1" in text
+    assert f"#define FMNIST_ARENA_BYTES {q.arena_bytes}u" in text
+    assert "bc_conv2d" in text and "aligned(16)" in text
+    body = text[text.index("fmnist_blob[FMNIST_BLOB_BYTES]"):]
+    values = bytes(int(tok.strip(","), 16) for tok in body.split("{", 1)[1].split("}", 1)[0].split())
+    assert values == q.blob
+
+
+def test_header_refuses_a_version_mismatch(tmp_path):
+    q = cnn().to_f32()
+    q.write_header(tmp_path / "net.h", name="net")
+    text = (tmp_path / "net.h").read_text().replace("CIRCNN_FORMAT_VERSION != 1", "CIRCNN_FORMAT_VERSION != 2")
+    (tmp_path / "net.h").write_text(text)
+    (tmp_path / "use.c").write_text('#include "net.h"\nint main(void) { return net_blob[0]; }\n')
+    r = subprocess.run([os.environ.get("CC", "cc"), *FLAGS, "-I", circnn.get_include(), "-I", str(tmp_path),
+                        "-c", str(tmp_path / "use.c"), "-o", str(tmp_path / "use.o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "re-export" in r.stderr
+
+
+@pytest.mark.parametrize("bad", ["1net", "net-work", "int", "", "__x"])
+def test_header_names_must_be_c_identifiers(tmp_path, bad):
+    with pytest.raises(ValueError):
+        cnn().to_f32().write_header(tmp_path / "x.h", name=bad)
