@@ -9,7 +9,7 @@
 static uint64_t f32_bytes64(const circnn_window_t *g, uint32_t k)
 {
     uint64_t reals = (uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k) * k;
-    return reals * sizeof(float) + 3u * (uint64_t)k * sizeof(float);
+    return (reals + 2u * (uint64_t)circnn_bc_conv2d_f32_sum_width(k) + k) * sizeof(float);
 }
 
 static uint64_t q15_bytes64(const circnn_window_t *g, uint32_t k)
@@ -57,7 +57,7 @@ circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_
 size_t circnn_bc_conv2d_f32_scratch_bytes(const circnn_window_t *g, uint32_t block_size)
 {
     return circnn_bc_conv2d_f32_spectra_bytes(g, block_size) +
-           3u * (size_t)block_size * sizeof(float);
+           (2u * (size_t)circnn_bc_conv2d_f32_sum_width(block_size) + block_size) * sizeof(float);
 }
 
 size_t circnn_bc_conv2d_q15_scratch_bytes(const circnn_window_t *g, uint32_t block_size)

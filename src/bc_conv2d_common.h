@@ -5,7 +5,7 @@
  * Scratch, every sub-buffer starting on an 8-byte boundary (P = in_h * in_w
  * input pixels, q = ceil(in_c / k)):
  *   f32: spectra  P * q * k float   the packed spectra of every input pixel
- *        sums     2 * k float       the two spectral sums of one output block
+ *        sums     2 * max(k, 16) float  the two spectral sums of one output block
  *        spec     k float           their complex products, then the inverse FFT
  *   q15: acc      k int64           the spectral sums of one output block
  *        tmp      k int16           those sums in 16 bits, then the inverse FFT
@@ -25,6 +25,12 @@
 static inline size_t circnn_bc_conv2d_pixels(const circnn_window_t *g)
 {
     return (size_t)g->in_h * g->in_w;
+}
+
+/* Floats in each f32 spectral sum: k, or rows of 16 for k < 16. */
+static inline uint32_t circnn_bc_conv2d_f32_sum_width(uint32_t k)
+{
+    return k < 16u ? 16u : k;
 }
 
 /* Bytes of the f32 spectra of all input pixels. */

@@ -11,7 +11,9 @@
  *        A += w * X    and    B += w * swap(X)
  *    (swap exchanges the two reals of each pair), and the complex products
  *    follow once per output block: Re = A[2b] - A[2b+1], Im = B[2b] + B[2b+1],
- *    with the real DC and Nyquist bins A[0] and A[1].
+ *    with the real DC and Nyquist bins A[0] and A[1].  The sums run over
+ *    16 bins at a time in locals (mac16); for k < 16 over rows of 16 reals,
+ *    16 / k whole blocks, folded to k at the end.
  * 3. One inverse transform (circnn_irfft_f32) per output block, then the
  *    scale, the bias and the ReLU.
  */
@@ -27,28 +29,14 @@ static uint32_t block_count(uint32_t b, uint32_t k, uint32_t channels)
     return channels - start < k ? channels - start : k;
 }
 
-/* A += w * x and B += w * swap(x) on k packed reals. */
-static void mac(float *restrict acc_a, float *restrict acc_b, const float *restrict w,
-                const float *restrict x, uint32_t k)
-{
-    for (uint32_t t = 0; t < k; t += 2) {
-        float w0 = w[t], w1 = w[t + 1], x0 = x[t], x1 = x[t + 1];
-        acc_a[t] += w0 * x0;
-        acc_a[t + 1] += w1 * x1;
-        acc_b[t] += w0 * x1;
-        acc_b[t + 1] += w1 * x0;
-    }
-}
-
-/* The complex products from the sums A, B, to spec[t * stride]. */
-static void combine(const float *acc_a, const float *acc_b, uint32_t k, float *spec,
-                    uint32_t stride)
+/* The complex products from the sums A, B, to spec. */
+static void combine(const float *acc_a, const float *acc_b, uint32_t k, float *spec)
 {
     spec[0] = acc_a[0];
-    spec[stride] = acc_a[1];
+    spec[1] = acc_a[1];
     for (uint32_t t = 2; t < k; t += 2) {
-        spec[(size_t)t * stride] = acc_a[t] - acc_a[t + 1];
-        spec[(size_t)(t + 1) * stride] = acc_b[t] + acc_b[t + 1];
+        spec[t] = acc_a[t] - acc_a[t + 1];
+        spec[t + 1] = acc_b[t] + acc_b[t + 1];
     }
 }
 
@@ -67,18 +55,71 @@ static void forward(const circnn_window_t *g, uint32_t k, const float *x, float 
     }
 }
 
-/* Step 2 for output pixel (oy, ox) and output block i, to spec[t * stride]. */
+/*
+ * a[t] += w[r * stride + t] * x[r * stride + t] and
+ * b[t] += w[r * stride + t] * x[r * stride + (t ^ 1)] for t < 16, r < count.
+ * The sums stay in locals, the shape that compilers turn into SIMD code.
+ */
+static void mac16(float *restrict a, float *restrict b, const float *restrict w,
+                  const float *restrict x, size_t count, size_t stride)
+{
+    float sa[16], sb[16];
+    for (uint32_t t = 0; t < 16; t++) {
+        sa[t] = a[t];
+        sb[t] = b[t];
+    }
+    for (size_t r = 0; r < count; r++) {
+        const float *wr = w + r * stride, *xr = x + r * stride;
+        for (uint32_t t = 0; t < 16; t += 2) {
+            sa[t] += wr[t] * xr[t];
+            sa[t + 1] += wr[t + 1] * xr[t + 1];
+            sb[t] += wr[t] * xr[t + 1];
+            sb[t + 1] += wr[t + 1] * xr[t];
+        }
+    }
+    for (uint32_t t = 0; t < 16; t++) {
+        a[t] = sa[t];
+        b[t] = sb[t];
+    }
+}
+
+/*
+ * The sums of one tap: the q input blocks of w and x (q * k reals each).
+ * k >= 16: bins [c, c + 16) of the q blocks at a time.  k < 16: the q * k
+ * reals as rows of 16 (each 16 / k whole blocks) and a shorter last row,
+ * into a, b of 16, folded to k by the caller.
+ */
+static void mac_tap(float *a, float *b, const float *w, const float *x, uint32_t q, uint32_t k)
+{
+    if (k >= 16u) {
+        for (uint32_t c = 0; c < k; c += 16) mac16(a + c, b + c, w + c, x + c, q, k);
+        return;
+    }
+    size_t len = (size_t)q * k, rows = len / 16;
+    mac16(a, b, w, x, rows, 16);
+    for (size_t o = rows * 16; o < len; o += 2) {
+        uint32_t t = (uint32_t)(o - rows * 16);
+        a[t] += w[o] * x[o];
+        a[t + 1] += w[o + 1] * x[o + 1];
+        b[t] += w[o] * x[o + 1];
+        b[t + 1] += w[o + 1] * x[o];
+    }
+}
+
+/* Step 2 for output pixel (oy, ox) and output block i, to spec.  acc_a and
+ * acc_b hold max(k, 16) floats each. */
 static void sum_block(const circnn_bc_conv2d_f32_t *layer, const float *spectra, uint32_t oy,
-                      uint32_t ox, uint32_t i, float *acc_a, float *acc_b, float *spec,
-                      uint32_t stride)
+                      uint32_t ox, uint32_t i, float *acc_a, float *acc_b, float *spec)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t k = layer->block_size;
     const uint32_t p = circnn_blocks(g->out_c, k), q = circnn_blocks(g->in_c, k);
+    const size_t qk = (size_t)q * k;
+    const uint32_t width = circnn_bc_conv2d_f32_sum_width(k);
     uint32_t a_lo, a_hi, b_lo, b_hi;
     circnn_tap_range(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a_lo, &a_hi);
     circnn_tap_range(ox, g->stride, g->pad_left, g->kernel_w, g->in_w, &b_lo, &b_hi);
-    for (uint32_t t = 0; t < k; t++) {
+    for (uint32_t t = 0; t < width; t++) {
         acc_a[t] = 0.0f;
         acc_b[t] = 0.0f;
     }
@@ -86,12 +127,16 @@ static void sum_block(const circnn_bc_conv2d_f32_t *layer, const float *spectra,
         uint32_t iy = oy * g->stride + a - g->pad_top;
         for (uint32_t b = b_lo; b < b_hi; b++) {
             uint32_t ix = ox * g->stride + b - g->pad_left;
-            const float *w = layer->weight + (((size_t)a * g->kernel_w + b) * p + i) * q * k;
-            const float *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
-            for (uint32_t j = 0; j < q; j++) mac(acc_a, acc_b, w + (size_t)j * k, xs + (size_t)j * k, k);
+            const float *w = layer->weight + (((size_t)a * g->kernel_w + b) * p + i) * qk;
+            const float *xs = spectra + ((size_t)iy * g->in_w + ix) * qk;
+            mac_tap(acc_a, acc_b, w, xs, q, k);
         }
     }
-    combine(acc_a, acc_b, k, spec, stride);
+    for (uint32_t t = k; t < width; t++) { /* k < 16: fold the 16 / k blocks of a row */
+        acc_a[t % k] += acc_a[t];
+        acc_b[t % k] += acc_b[t];
+    }
+    combine(acc_a, acc_b, k, spec);
 }
 
 /* Step 3: the outputs of block i at out (the pixel's out_c values) from v. */
@@ -117,15 +162,15 @@ void circnn_bc_conv2d_f32(const circnn_bc_conv2d_f32_t *layer, const float *x, f
     unsigned char *base = (unsigned char *)scratch;
     float *spectra = (float *)(void *)base;
     float *acc_a = (float *)(void *)(base + circnn_bc_conv2d_f32_spectra_bytes(g, k));
-    float *acc_b = acc_a + k;
-    float *spec = acc_b + k;
+    float *acc_b = acc_a + circnn_bc_conv2d_f32_sum_width(k);
+    float *spec = acc_b + circnn_bc_conv2d_f32_sum_width(k);
 
     forward(g, k, x, spectra);
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         for (uint32_t ox = 0; ox < g->out_w; ox++) {
             float *out = y + ((size_t)oy * g->out_w + ox) * g->out_c;
             for (uint32_t i = 0; i < p; i++) {
-                sum_block(layer, spectra, oy, ox, i, acc_a, acc_b, spec, 1);
+                sum_block(layer, spectra, oy, ox, i, acc_a, acc_b, spec);
                 circnn_irfft_f32(spec, spec, k);
                 finish(layer, i, spec, out);
             }

@@ -316,8 +316,8 @@ def test_scratch_sizes_are_the_layouts():
         def up8(n):
             return -(-n // 8) * 8
 
-        # f32: spectra P q k, two sums of k, one spectrum of k (floats)
-        assert lib.circnn_bc_conv2d_f32_scratch_bytes(g, k) == 4 * (pixels * q * k + 3 * k)
+        # f32: spectra P q k, two sums of max(k, 16), one spectrum of k (floats)
+        assert lib.circnn_bc_conv2d_f32_scratch_bytes(g, k) == 4 * (pixels * q * k + 2 * max(k, 16) + k)
         # q15: acc k int64, tmp k int16, spectra P q k int16, exponents P q int8
         assert lib.circnn_bc_conv2d_q15_scratch_bytes(g, k) == (
             8 * k + up8(2 * k) + up8(2 * pixels * q * k) + up8(pixels * q))

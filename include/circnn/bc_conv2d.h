@@ -38,7 +38,7 @@
  *    values, y out_h * out_w * out_c.  The scratch contents on entry are
  *    never read.
  *  - Scratch: the spectra of every input pixel, plus a few blocks.  f32:
- *    4 * (in_h * in_w * q * k + 3 * k) bytes; q15: 8k + up8(2k) +
+ *    4 * (in_h * in_w * q * k + 2 * max(k, 16) + k) bytes; q15: 8k + up8(2k) +
  *    up8(2 * in_h * in_w * q * k) + up8(in_h * in_w * q) bytes (up8 rounds
  *    up to a multiple of 8; the last part holds the block exponents as int8).
  *  - circnn_bc_conv2d_check: CIRCNN_ERR_NULL for g == NULL; CIRCNN_ERR_SHAPE
