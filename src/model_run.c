@@ -9,6 +9,14 @@
 #include "circnn/model.h"
 #include "model_format.h"
 
+/* Per-layer instrumentation: empty here.  The firmware runner compiles this
+ * file a second time with its own definitions (targets/firmware/
+ * layer_hooks.h) to count instructions per layer; the library never does. */
+#ifndef CIRCNN_LAYER_BEGIN
+#define CIRCNN_LAYER_BEGIN(index) ((void)0)
+#define CIRCNN_LAYER_END(index) ((void)0)
+#endif
+
 static const void *section(const circnn_model_t *m, uint32_t off, uint32_t bytes)
 {
     return bytes ? (const void *)(m->blob + off) : NULL;
@@ -113,10 +121,12 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
         entry_t e;
         read_entry(m->blob + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
         void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u) * m->buffer_bytes;
+        CIRCNN_LAYER_BEGIN(l);
         if (m->dtype == CIRCNN_DTYPE_F32)
             run_f32(m, &e, (const float *)x, (float *)y, scratch);
         else
             run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
+        CIRCNN_LAYER_END(l);
         x = y;
     }
 }
