@@ -1,14 +1,20 @@
 /*
- * f32 real FFT: the same structure as the q15 one (src/fft_q15.c) without
- * the scaling: an n/2-point complex radix-2 DIT FFT of the samples paired as
- * complex numbers, then the split stage.
+ * f32 real FFT: an n/2-point complex FFT of the samples paired as complex
+ * numbers (z[t] = x[2t] + i x[2t+1]; radix-4 DIT stages after a bit-reversal
+ * permutation, with one radix-2 stage when log2(n/2) is odd), then the split
+ * stage that separates the two real spectra (as in src/fft_q15.c).
  *
- * Every routine here works on L interleaved transforms ("lanes"): value s
- * of transform l is at z[s * L + l].  The public single transforms use
- * L = 1; the block-circulant layer (bc_dense_f32.c) runs CIRCNN_F32_LANES
- * blocks at once, where each loop over the lanes becomes one SIMD operation
- * (SSE2 on x86-64, from plain C).  The lane count is a constant in every
- * call, so the compiler specialises the inlined code for it.
+ * The routines work on L interleaved transforms ("lanes"): value s of
+ * transform l is at z[s * L + l].  The public single transforms use L = 1.
+ * The block-circulant layer (bc_dense_f32.c) transforms CIRCNN_F32_LANES = 4
+ * blocks at once: with GCC or Clang through their 16-byte vector type (SSE2
+ * on x86-64, NEON on AArch64, plain code elsewhere), which makes each
+ * butterfly one vector operation per part; other compilers get the same
+ * generic code as the single transforms, with L = 4.
+ *
+ * The inverse complex FFT is the forward one with the real and imaginary
+ * parts exchanged: ifft(z) = swap(fft(swap(z))) for swap(a + ib) = b + ia
+ * (unscaled); the stages just read and write the parts the other way round.
  */
 #include <stddef.h>
 
@@ -65,46 +71,122 @@ static void bitrev_swap(float *z, uint32_t m)
     }
 }
 
-/* Radix-2 butterflies a, b <- a + w b, a - w b; the unit-twiddle one without
- * the product. */
-static inline void bfly(float *restrict a, float *restrict b, float wr, float wi, uint32_t L)
+/* cos and sin of 2 pi t / 1024 for 0 <= t < 1024. */
+static inline void twiddle_full(uint32_t t, float *c, float *s)
 {
-    for (uint32_t l = 0; l < L; l++) {
-        float br = b[l], bi = b[L + l];
-        float tr = wr * br - wi * bi, ti = wr * bi + wi * br;
-        float ar = a[l], ai = a[L + l];
-        a[l] = ar + tr;
-        a[L + l] = ai + ti;
-        b[l] = ar - tr;
-        b[L + l] = ai - ti;
+    if (t < CIRCNN_TWIDDLE_CIRCLE / 2) {
+        circnn_twiddle_f32(t, c, s);
+    } else {
+        circnn_twiddle_f32(t - CIRCNN_TWIDDLE_CIRCLE / 2, c, s);
+        *c = -*c;
+        *s = -*s;
     }
 }
 
-static inline void bfly1(float *restrict a, float *restrict b, uint32_t L)
+/* The butterflies take the real and imaginary parts of each point as
+ * separate pointers (L lanes each) and compute the forward transform. */
+
+/* Radix-2 with a unit twiddle: a, b <- a + b, a - b. */
+static inline void bfly2(float *restrict ar, float *restrict ai, float *restrict br,
+                         float *restrict bi, uint32_t L)
 {
     for (uint32_t l = 0; l < L; l++) {
-        float br = b[l], bi = b[L + l], ar = a[l], ai = a[L + l];
-        a[l] = ar + br;
-        a[L + l] = ai + bi;
-        b[l] = ar - br;
-        b[L + l] = ai - bi;
+        float xr = ar[l], xi = ai[l], yr = br[l], yi = bi[l];
+        ar[l] = xr + yr;
+        ai[l] = xi + yi;
+        br[l] = xr - yr;
+        bi[l] = xi - yi;
     }
 }
 
-/* In-place radix-2 DIT stages of an m-point complex FFT whose input is in
- * bit-reversed order; sign -1 forward (numpy's), +1 inverse (unscaled). */
+/*
+ * Radix-4 DIT butterfly: two radix-2 stages (len / 2, then len) on the
+ * points a0..a3 at g, g + len/4, g + len/2, g + 3 len/4, with w[] = the
+ * twiddles W^j, W^2j, W^3j (W = e^(-2 pi i / len)) as (re, im) pairs:
+ *     A = a0, B = W^2j a1, C = W^j a2, D = W^3j a3,
+ *     a0 = A + B + (C + D),  a2 = A + B - (C + D),
+ *     a1 = A - B - i (C - D),  a3 = A - B + i (C - D).
+ */
+static inline void bfly4(float *restrict r0, float *restrict i0, float *restrict r1,
+                         float *restrict i1, float *restrict r2, float *restrict i2,
+                         float *restrict r3, float *restrict i3, const float *w, uint32_t L)
+{
+    const float w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5];
+    for (uint32_t l = 0; l < L; l++) {
+        float ar = r0[l], ai = i0[l];
+        float br = w2r * r1[l] - w2i * i1[l], bi = w2r * i1[l] + w2i * r1[l];
+        float cr = w1r * r2[l] - w1i * i2[l], ci = w1r * i2[l] + w1i * r2[l];
+        float dr = w3r * r3[l] - w3i * i3[l], di = w3r * i3[l] + w3i * r3[l];
+        float c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
+        float sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
+        r0[l] = c0r + sr;
+        i0[l] = c0i + si;
+        r2[l] = c0r - sr;
+        i2[l] = c0i - si;
+        r1[l] = c1r + ei;  /* A - B - i (C - D) */
+        i1[l] = c1i - er;
+        r3[l] = c1r - ei;
+        i3[l] = c1i + er;
+    }
+}
+
+/* The same with W^0 = 1: no products. */
+static inline void bfly4_unit(float *restrict r0, float *restrict i0, float *restrict r1,
+                              float *restrict i1, float *restrict r2, float *restrict i2,
+                              float *restrict r3, float *restrict i3, uint32_t L)
+{
+    for (uint32_t l = 0; l < L; l++) {
+        float ar = r0[l], ai = i0[l], br = r1[l], bi = i1[l];
+        float cr = r2[l], ci = i2[l], dr = r3[l], di = i3[l];
+        float c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
+        float sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
+        r0[l] = c0r + sr;
+        i0[l] = c0i + si;
+        r2[l] = c0r - sr;
+        i2[l] = c0i - si;
+        r1[l] = c1r + ei;
+        i1[l] = c1i - er;
+        r3[l] = c1r - ei;
+        i3[l] = c1i + er;
+    }
+}
+
+/* In-place DIT stages of an m-point complex FFT whose input is in
+ * bit-reversed order; forward (numpy's sign) or inverse (unscaled).
+ * A radix-2 stage first when log2(m) is odd, then radix-4 stages. */
 static inline void complex_stages(float *z, uint32_t m, int inverse, uint32_t L)
 {
-    for (uint32_t len = 2; len <= m; len <<= 1) {
-        uint32_t half = len / 2, step = CIRCNN_TWIDDLE_CIRCLE / len;
-        for (uint32_t g = 0; g < m; g += len)
-            bfly1(z + (size_t)2 * L * g, z + (size_t)2 * L * (g + half), L);
-        for (uint32_t j = 1; j < half; j++) {
-            float wr, s;
-            circnn_twiddle_f32(j * step, &wr, &s);
-            float wi = inverse ? s : -s;
-            for (uint32_t g = j; g < m; g += len)
-                bfly(z + (size_t)2 * L * g, z + (size_t)2 * L * (g + half), wr, wi, L);
+    /* Offsets of the parts read as real and imaginary: swapped for the inverse. */
+    const size_t re = inverse ? L : 0, im = inverse ? 0 : L;
+    uint32_t len = 4;
+    if (circnn_log2u(m) & 1u) {
+        for (uint32_t g = 0; g < m; g += 2) {
+            float *a = z + (size_t)2 * L * g, *b = a + 2 * L;
+            bfly2(a + re, a + im, b + re, b + im, L);
+        }
+        len = 8;
+    }
+    for (; len <= m; len <<= 2) {
+        uint32_t q = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len;
+        size_t o = (size_t)2 * L * q;
+        for (uint32_t g = 0; g < m; g += len) {
+            float *a = z + (size_t)2 * L * g;
+            bfly4_unit(a + re, a + im, a + o + re, a + o + im, a + 2 * o + re, a + 2 * o + im,
+                       a + 3 * o + re, a + 3 * o + im, L);
+        }
+        for (uint32_t j = 1; j < q; j++) {
+            float w[6];
+            for (uint32_t r = 0; r < 3; r++) {
+                float c, s;
+                twiddle_full((r + 1) * j * step, &c, &s);
+                w[2 * r] = c;
+                w[2 * r + 1] = -s;
+            }
+            for (uint32_t g = j; g < m; g += len) {
+                float *a = z + (size_t)2 * L * g;
+                bfly4(a + re, a + im, a + o + re, a + o + im, a + 2 * o + re, a + 2 * o + im,
+                      a + 3 * o + re, a + 3 * o + im, w, L);
+            }
         }
     }
 }
@@ -199,6 +281,280 @@ void circnn_irfft_f32(const float *in, float *out, uint32_t n)
     for (uint32_t i = 0; i < n; i++) out[i] *= scale;
 }
 
+/* ---------------------------------------------------------------------------
+ * Many lanes at a time: 4G lanes, G groups of 4.
+ *
+ * Complex value e of lane 4u + v (u < G, v < 4) has its real part at
+ * z[8G e + 4u + v] and its imaginary part at z[8G e + 4G + 4u + v]: the
+ * lane layout of the generic code with L = 4G.  The vector code below keeps
+ * each group of four in one vector, so every butterfly is G vector
+ * butterflies, and the twiddles and the loop control are shared by G.
+ */
+
+#if CIRCNN_HAVE_V4
+
+#if CIRCNN_F32_LANES != 4
+#error "the vector code below is written for CIRCNN_F32_LANES == 4"
+#endif
+
+static inline v4 splat(float f)
+{
+    v4 v = {f, f, f, f};
+    return v;
+}
+
+/* Radix-2 stage with unit twiddles (the parts all go the same way). */
+static void v4_stage2(float *z, uint32_t m, uint32_t G)
+{
+    const size_t e = (size_t)8 * G;
+    for (uint32_t g = 0; g < m; g += 2) {
+        float *a = z + e * g, *b = a + e;
+        for (size_t u = 0; u < e; u += 4) {
+            v4 x = ld(a + u), y = ld(b + u);
+            st(a + u, x + y);
+            st(b + u, x - y);
+        }
+    }
+}
+
+/* bfly4 of the generic code on the G groups at a; re, im: offsets of the
+ * parts (exchanged for the inverse); o: distance of the four points in
+ * floats; w: the twiddles as vectors, or NULL for W^0 = 1. */
+static inline void v4_bfly4(float *a, size_t o, size_t re, size_t im, const v4 *w, uint32_t G)
+{
+    for (uint32_t u = 0; u < G; u++) {
+        float *p = a + 4 * u;
+        v4 ar = ld(p + re), ai = ld(p + im);
+        v4 br = ld(p + o + re), bi = ld(p + o + im);
+        v4 cr = ld(p + 2 * o + re), ci = ld(p + 2 * o + im);
+        v4 dr = ld(p + 3 * o + re), di = ld(p + 3 * o + im);
+        if (w) {
+            v4 t;
+            t = w[2] * br - w[3] * bi;
+            bi = w[2] * bi + w[3] * br;
+            br = t;
+            t = w[0] * cr - w[1] * ci;
+            ci = w[0] * ci + w[1] * cr;
+            cr = t;
+            t = w[4] * dr - w[5] * di;
+            di = w[4] * di + w[5] * dr;
+            dr = t;
+        }
+        v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
+        v4 sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
+        st(p + re, c0r + sr);
+        st(p + im, c0i + si);
+        st(p + 2 * o + re, c0r - sr);
+        st(p + 2 * o + im, c0i - si);
+        st(p + o + re, c1r + ei);
+        st(p + o + im, c1i - er);
+        st(p + 3 * o + re, c1r - ei);
+        st(p + 3 * o + im, c1i + er);
+    }
+}
+
+/* complex_stages on 4G lanes. */
+static void v4_stages(float *z, uint32_t m, int inverse, uint32_t G)
+{
+    const size_t e = (size_t)8 * G;
+    const size_t re = inverse ? (size_t)4 * G : 0, im = inverse ? 0 : (size_t)4 * G;
+    uint32_t len = 4;
+    if (circnn_log2u(m) & 1u) {
+        v4_stage2(z, m, G);
+        len = 8;
+    }
+    for (; len <= m; len <<= 2) {
+        uint32_t q = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len;
+        size_t o = e * q;
+        for (uint32_t g = 0; g < m; g += len) v4_bfly4(z + e * g, o, re, im, NULL, G);
+        for (uint32_t j = 1; j < q; j++) {
+            v4 w[6];
+            for (uint32_t r = 0; r < 3; r++) {
+                float c, s;
+                twiddle_full((r + 1) * j * step, &c, &s);
+                w[2 * r] = splat(c);
+                w[2 * r + 1] = splat(-s);
+            }
+            for (uint32_t g = j; g < m; g += len) v4_bfly4(z + e * g, o, re, im, w, G);
+        }
+    }
+}
+
+static void v4_split_forward(float *z, uint32_t m, uint32_t n, uint32_t G)
+{
+    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
+    for (size_t u = 0; u < h; u += 4) {
+        v4 zr = ld(z + u), zi = ld(z + h + u);
+        st(z + u, zr + zi);
+        st(z + h + u, zr - zi);
+        if (m >= 2) st(z + e * (m / 2) + h + u, -ld(z + e * (m / 2) + h + u));
+    }
+    for (uint32_t k = 1; k < m / 2; k++) {
+        float cf, sf;
+        circnn_twiddle_f32(k * step, &cf, &sf);
+        v4 c = splat(cf), s = splat(sf), half = splat(0.5f);
+        float *zk = z + e * k, *zm = z + e * (m - k);
+        for (size_t u = 0; u < h; u += 4) {
+            v4 kr = ld(zk + u), ki = ld(zk + h + u), mr = ld(zm + u), mi = ld(zm + h + u);
+            v4 er = kr + mr, ei = ki - mi, dr = kr - mr, di = ki + mi;
+            v4 pr = c * di - s * dr, pi = -(c * dr + s * di);
+            st(zk + u, half * (er + pr));
+            st(zk + h + u, half * (ei + pi));
+            st(zm + u, half * (er - pr));
+            st(zm + h + u, half * (pi - ei));
+        }
+    }
+}
+
+static void v4_split_inverse(float *z, uint32_t m, uint32_t n, uint32_t G)
+{
+    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
+    for (size_t u = 0; u < h; u += 4) {
+        v4 x0 = ld(z + u), xm = ld(z + h + u);
+        st(z + u, x0 + xm);
+        st(z + h + u, x0 - xm);
+        if (m >= 2) {
+            float *zh = z + e * (m / 2);
+            st(zh + u, 2.0f * ld(zh + u));
+            st(zh + h + u, -2.0f * ld(zh + h + u));
+        }
+    }
+    for (uint32_t k = 1; k < m / 2; k++) {
+        float cf, sf;
+        circnn_twiddle_f32(k * step, &cf, &sf);
+        v4 c = splat(cf), s = splat(sf);
+        float *xk = z + e * k, *xj = z + e * (m - k);
+        for (size_t u = 0; u < h; u += 4) {
+            v4 kr = ld(xk + u), ki = ld(xk + h + u), jr = ld(xj + u), ji = ld(xj + h + u);
+            v4 er = kr + jr, ei = ki - ji, pr = kr - jr, pi = ki + ji;
+            v4 qr = -s * pr - c * pi, qi = c * pr - s * pi;
+            st(xk + u, er + qr);
+            st(xk + h + u, ei + qi);
+            st(xj + u, er - qr);
+            st(xj + h + u, qi - ei);
+        }
+    }
+}
+
+/* The lane-layout interface (fft_common.h): G = 1. */
+void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
+{
+    uint32_t m = n / 2;
+    bitrev_copy(in, out, m, 4);
+    v4_stages(out, m, 0, 1);
+    v4_split_forward(out, m, n, 1);
+}
+
+void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
+{
+    uint32_t m = n / 2;
+    v4_split_inverse(in, m, n, 1);
+    bitrev_copy(in, out, m, 4);
+    v4_stages(out, m, 1, 1);
+}
+
+/* Transpose the 4 x 4 matrix whose rows are a, b, c, d. */
+static inline void transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
+{
+    v4 t0 = SHUF(*a, *b, 0, 4, 1, 5), t1 = SHUF(*a, *b, 2, 6, 3, 7);
+    v4 t2 = SHUF(*c, *d, 0, 4, 1, 5), t3 = SHUF(*c, *d, 2, 6, 3, 7);
+    *a = SHUF(t0, t2, 0, 1, 4, 5);
+    *b = SHUF(t0, t2, 2, 3, 6, 7);
+    *c = SHUF(t1, t3, 0, 1, 4, 5);
+    *d = SHUF(t1, t3, 2, 3, 6, 7);
+}
+
+/* 4G rows of n reals -> lane layout, the complex values in bit-reversed order. */
+static void rows_to_lanes_bitrev(const float *rows, float *z, uint32_t n, uint32_t G)
+{
+    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
+    uint32_t m = n / 2, bits = circnn_log2u(m);
+    for (uint32_t t = 0; t < m; t += 2) {
+        float *z0 = z + e * bitrev16(t, bits), *z1 = z + e * bitrev16(t + 1, bits);
+        for (uint32_t u = 0; u < G; u++) {
+            const float *r = rows + (size_t)4 * u * n + 2 * t;
+            v4 a = ld(r), b = ld(r + n), c = ld(r + 2 * (size_t)n), d = ld(r + 3 * (size_t)n);
+            transpose4(&a, &b, &c, &d);  /* re t, im t, re t+1, im t+1 */
+            st(z0 + 4 * u, a);
+            st(z0 + h + 4 * u, b);
+            st(z1 + 4 * u, c);
+            st(z1 + h + 4 * u, d);
+        }
+    }
+}
+
+/* 4G rows of n reals -> lane layout, natural order. */
+static void rows_to_lanes(const float *rows, float *z, uint32_t n, uint32_t G)
+{
+    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
+    for (uint32_t s = 0; s < n; s += 4) {
+        float *z0 = z + e * (s / 2), *z1 = z0 + e;
+        for (uint32_t u = 0; u < G; u++) {
+            const float *r = rows + (size_t)4 * u * n + s;
+            v4 a = ld(r), b = ld(r + n), c = ld(r + 2 * (size_t)n), d = ld(r + 3 * (size_t)n);
+            transpose4(&a, &b, &c, &d);
+            st(z0 + 4 * u, a);
+            st(z0 + h + 4 * u, b);
+            st(z1 + 4 * u, c);
+            st(z1 + h + 4 * u, d);
+        }
+    }
+}
+
+/* Lane layout -> 4G rows of n reals. */
+static void lanes_to_rows(const float *z, float *rows, uint32_t n, uint32_t G)
+{
+    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
+    for (uint32_t s = 0; s < n; s += 4) {
+        const float *z0 = z + e * (s / 2), *z1 = z0 + e;
+        for (uint32_t u = 0; u < G; u++) {
+            float *r = rows + (size_t)4 * u * n + s;
+            v4 a = ld(z0 + 4 * u), b = ld(z0 + h + 4 * u), c = ld(z1 + 4 * u), d = ld(z1 + h + 4 * u);
+            transpose4(&a, &b, &c, &d);
+            st(r, a);
+            st(r + n, b);
+            st(r + 2 * (size_t)n, c);
+            st(r + 3 * (size_t)n, d);
+        }
+    }
+}
+
+void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
+{
+    uint32_t m = n / 2;
+    if (n < 4) {
+        for (uint32_t l = 0; l < 4 * groups; l++)
+            circnn_rfft_f32(rows + (size_t)l * n, out + (size_t)l * n, n);
+        return;
+    }
+    rows_to_lanes_bitrev(rows, work, n, groups);
+    v4_stages(work, m, 0, groups);
+    v4_split_forward(work, m, n, groups);
+    lanes_to_rows(work, out, n, groups);
+}
+
+void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, uint32_t n,
+                                    uint32_t groups)
+{
+    uint32_t m = n / 2;
+    if (n < 4) {
+        for (uint32_t l = 0; l < 4 * groups; l++) {
+            circnn_irfft_f32(spec + (size_t)l * n, out + (size_t)l * n, n);
+            for (uint32_t s = 0; s < n; s++) out[(size_t)l * n + s] *= (float)n;
+        }
+        return;
+    }
+    rows_to_lanes(spec, out, n, groups);
+    v4_split_inverse(out, m, n, groups);
+    bitrev_copy(out, work, m, 4 * groups);
+    v4_stages(work, m, 1, groups);
+    lanes_to_rows(work, out, n, groups);
+}
+
+#else /* generic code */
+
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
@@ -214,3 +570,38 @@ void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
     bitrev_copy(in, out, m, CIRCNN_F32_LANES);
     complex_stages(out, m, 1, CIRCNN_F32_LANES);
 }
+
+static void rows_to_lanes(const float *rows, float *z, uint32_t n, uint32_t L)
+{
+    for (uint32_t s = 0; s < n; s++)
+        for (uint32_t l = 0; l < L; l++) z[(size_t)s * L + l] = rows[(size_t)l * n + s];
+}
+
+static void lanes_to_rows(const float *z, float *rows, uint32_t n, uint32_t L)
+{
+    for (uint32_t s = 0; s < n; s++)
+        for (uint32_t l = 0; l < L; l++) rows[(size_t)l * n + s] = z[(size_t)s * L + l];
+}
+
+void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
+{
+    uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
+    rows_to_lanes(rows, out, n, L);
+    bitrev_copy(out, work, m, L);
+    complex_stages(work, m, 0, L);
+    split_forward(work, m, n, L);
+    lanes_to_rows(work, out, n, L);
+}
+
+void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, uint32_t n,
+                                    uint32_t groups)
+{
+    uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
+    rows_to_lanes(spec, out, n, L);
+    split_inverse(out, m, n, L);
+    bitrev_copy(out, work, m, L);
+    complex_stages(work, m, 1, L);
+    lanes_to_rows(work, out, n, L);
+}
+
+#endif
