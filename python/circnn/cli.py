@@ -1,4 +1,4 @@
-"""The `circnn` command: info, export, verify."""
+"""The `circnn` command: info, export, verify, firmware."""
 import argparse
 import sys
 
@@ -108,7 +108,96 @@ def cmd_verify(args):
         print(f"  outputs where simulator and C differ: {r['mismatches']}")
     print(f"  f32 C engine vs float64: largest difference {r['f32_max_abs_diff']:.3g} "
           f"({r['f32_max_rel_diff']:.3g} of the largest output)")
-    return 1 if r["mismatches"] else 0
+    status = 1 if r["mismatches"] else 0
+    if args.target:
+        status = max(status, _verify_on_target(args, model, x))
+    return status
+
+
+def _verify_on_target(args, model, x):
+    """The firmware part of `verify --target`: the first --vectors samples
+    as test vectors, built and run on QEMU."""
+    import tempfile
+
+    from . import firmware
+    if x.shape[1:] != model.input_shape:
+        x = x.reshape((len(x),) + model.input_shape)
+    out = args.output or tempfile.mkdtemp(prefix=f"circnn-{args.target}-")
+    try:
+        record = firmware.build(model, args.target, out, inputs=x[:args.vectors])
+        print(f"{args.target}: firmware in {out} (QEMU {record['board']})")
+        print(firmware.format_memory(record["memory"]))
+        result = firmware.run(out, timeout=args.timeout)
+    except firmware.ToolchainMissing as exc:
+        print(f"circnn verify: {exc}", file=sys.stderr)
+        return 3
+    except firmware.FirmwareError as exc:
+        print(f"circnn verify: {exc}", file=sys.stderr)
+        return 1
+    print(firmware.format_run(result))
+    return 0 if result["status"] == "passed" else 1
+
+
+def cmd_firmware_build(args):
+    from . import firmware
+    model = _load(args.model)
+    try:
+        record = firmware.build(model, args.target, args.output, count=args.vectors, seed=args.seed,
+                                board=args.board)
+    except firmware.ToolchainMissing as exc:
+        print(f"circnn firmware build: {exc}", file=sys.stderr)
+        return 3
+    except firmware.FirmwareError as exc:
+        print(f"circnn firmware build: {exc}", file=sys.stderr)
+        return 1
+    print(f"built {args.output}/runner.elf for {record['target']} (QEMU {record['board']}), "
+          f"{record['vectors']} test vectors, {model.dtype}")
+    if record["note"]:
+        print(record["note"])
+    print(firmware.format_memory(record["memory"]))
+    return 0
+
+
+def cmd_firmware_run(args):
+    import json
+
+    from . import firmware
+    try:
+        result = firmware.run(args.directory, timeout=args.timeout)
+    except firmware.ToolchainMissing as exc:
+        print(f"circnn firmware run: {exc}", file=sys.stderr)
+        return 3
+    except firmware.FirmwareError as exc:
+        print(f"circnn firmware run: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "console"}))
+    else:
+        print(firmware.format_run(result))
+    return 0 if result["status"] == "passed" else 1
+
+
+_TARGETS = ("cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-m33")
+
+
+def _add_firmware_parser(sub):
+    f = sub.add_parser("firmware", help="cross-build a model's test firmware for Cortex-M, run it on QEMU")
+    fsub = f.add_subparsers(dest="firmware_command", required=True)
+    s = fsub.add_parser("build", help="write the model and test-vector headers, cross-build the runner")
+    s.add_argument("model", help="a .circ file")
+    s.add_argument("--target", required=True, choices=_TARGETS)
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--vectors", type=int, default=8, help="number of test vectors (default 8)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+    s.add_argument("--board", default=None, choices=("microbit", "mps2-an385", "mps2-an386", "mps2-an500",
+                                                      "mps2-an505"),
+                   help="QEMU board (default: the target's; cortex-m0plus: microbit, else mps2-an385)")
+    s.set_defaults(run=cmd_firmware_build)
+    s = fsub.add_parser("run", help="run a built firmware on QEMU: pass/fail and instruction counts")
+    s.add_argument("directory", help="the folder `circnn firmware build` wrote")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--timeout", type=float, default=120.0, help="seconds before QEMU counts as hung")
+    s.set_defaults(run=cmd_firmware_run)
 
 
 def build_parser():
@@ -128,7 +217,13 @@ def build_parser():
                    help="'fashion-mnist' or a folder of IDX files (default: fashion-mnist)")
     s.add_argument("--limit", type=int, default=None, help="use the first N test samples")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--target", choices=_TARGETS, default=None,
+                   help="then also build the firmware and run it on QEMU for this core")
+    s.add_argument("--vectors", type=int, default=8, help="samples run on the target (default 8)")
+    s.add_argument("-o", "--output", default=None, help="firmware folder (default: a temporary one)")
+    s.add_argument("--timeout", type=float, default=120.0, help="seconds before QEMU counts as hung")
     s.set_defaults(run=cmd_verify)
+    _add_firmware_parser(sub)
     return p
 
 
