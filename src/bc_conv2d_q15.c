@@ -20,6 +20,7 @@
 #include "circnn/fft.h"
 #include "circnn/q15.h"
 #include "bc_conv2d_common.h"
+#include "dsp_q15.h"
 #include "fixed_point.h"
 
 /* Exponents handed to circnn_requant_q15 are clamped to this range, which
@@ -27,6 +28,7 @@
  * e <= -79 shifts everything out alike) and keeps e + 16 from overflowing. */
 #define EXP_LIMIT 128
 
+#if !CIRCNN_DSP
 /* acc += w * x on packed q15 spectra, every part exact. */
 static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t k)
 {
@@ -38,6 +40,7 @@ static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint3
         acc[b + 1] += (int64_t)(wr * xi) + (int64_t)(wi * xr);
     }
 }
+#endif
 
 /* Step 4: the sums to int16; returns r (the value is out * 2^r). */
 static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
@@ -126,8 +129,12 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                         const int16_t *w =
                             layer->weight + (((size_t)a * g->kernel_w + b) * p + i) * q * k;
                         const int16_t *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
+#if CIRCNN_DSP
+                        circnn_bc_mac_q15_dsp(acc, w, k, xs, k, q, k);   /* the same sums (dsp_q15.h) */
+#else
                         for (uint32_t j = 0; j < q; j++)
                             spectral_mac(acc, w + (size_t)j * k, xs + (size_t)j * k, k);
+#endif
                     }
                 }
                 /* Steps 4 to 6. */

@@ -3,6 +3,7 @@
 #include "circnn/fft.h"
 #include "circnn/q15.h"
 #include "bc_dense_common.h"
+#include "dsp_q15.h"
 #include "fixed_point.h"
 
 size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_features,
@@ -14,6 +15,7 @@ size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_feat
            circnn_align8((q * block_size + block_size) * sizeof(int16_t));
 }
 
+#if !CIRCNN_DSP
 /* acc += w * x on packed q15 spectra.  The real part is exact in int32
  * (|wr xr - wi xi| <= 2^31 - 2^15); the imaginary part is not when all four
  * values are -32768, so its two products are added separately. */
@@ -28,6 +30,7 @@ static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint3
         acc[b + 1] += wi * xr;
     }
 }
+#endif
 
 /* Step 4: the sums to int16; returns r (the value is out * 2^r). */
 static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
@@ -78,7 +81,11 @@ void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, i
     for (uint32_t i = 0; i < p; i++) {
         const int16_t *w = layer->weight + (size_t)i * q * k;
         for (uint32_t t = 0; t < k; t++) acc[t] = 0;
+#if CIRCNN_DSP
+        circnn_bc_mac_q15_dsp(acc, w, k, spectra, k, q, k);   /* the same sums (dsp_q15.h) */
+#else
         for (uint32_t j = 0; j < q; j++) spectral_mac(acc, w + (size_t)j * k, spectra + (size_t)j * k, k);
+#endif
         int32_t r = to_q15(acc, tmp, k);
         int32_t d = circnn_irfft_q15(tmp, tmp, k);
         int32_t f = layer->weight_exp + e_max + r + d;

@@ -1,0 +1,158 @@
+/*
+ * test_dsp_c.c - the DSP-extension variants of the q15 kernels against the
+ * portable reference, bit for bit, on the host.
+ *
+ * src/dsp_q15.h's C emulations of SMLALD, SMLSLD and SMLALDX are first
+ * checked against the instructions' definitions (every corner value and
+ * random pairs).  Then bc_dense_q15.c and bc_conv2d_q15.c are compiled a
+ * second time in this file with CIRCNN_DSP_EMULATE (so with the DSP code
+ * path, as on a Cortex-M4/M7/M33) under other names, and every output is
+ * compared with the library's reference build of the same layer: random
+ * shapes and block sizes, full-range weights and inputs, the all -32768
+ * corner, bias, scale and ReLU.  On QEMU the native instructions run the
+ * same code (tests/test_firmware.py checks their bits there).
+ */
+#define CIRCNN_DSP_EMULATE 1
+
+/* The DSP builds of the two layers, renamed. */
+#define circnn_bc_dense_q15 dsp_bc_dense_q15
+#define circnn_bc_dense_q15_scratch_bytes dsp_bc_dense_q15_scratch_bytes
+#include "bc_dense_q15.c"
+#undef circnn_bc_dense_q15
+#undef circnn_bc_dense_q15_scratch_bytes
+
+#define to_q15 conv_to_q15
+#define circnn_bc_conv2d_q15 dsp_bc_conv2d_q15
+#include "bc_conv2d_q15.c"
+#undef circnn_bc_conv2d_q15
+#undef to_q15
+
+#if !CIRCNN_DSP
+#error "the DSP variants are not compiled in"
+#endif
+
+#include "circnn/window.h"
+#include "c_test_util.h"
+
+/* The reference build: the library's, declared here with the headers'
+ * names (the macros above are gone). */
+void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, int16_t *y, void *scratch);
+size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_features, uint32_t block_size);
+void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y, void *scratch);
+
+static int16_t draw16(rng_t *r, int extreme)
+{
+    if (extreme) return (int16_t)-32768;
+    uint32_t u = rng_next(r);
+    switch (u & 7u) {
+    case 0: return (int16_t)-32768;
+    case 1: return (int16_t)32767;
+    default: return (int16_t)(uint16_t)(u >> 16);
+    }
+}
+
+static void test_intrinsics(void)
+{
+    static const int32_t corner[] = {-32768, -32767, -1, 0, 1, 2, 32766, 32767};
+    rng_t r = rng_seed(7);
+    for (int i = 0; i < 20000; i++) {
+        int32_t a0, a1, b0, b1;
+        if (i < 4096) {
+            a0 = corner[i & 7], a1 = corner[(i >> 3) & 7], b0 = corner[(i >> 6) & 7], b1 = corner[(i >> 9) & 7];
+        } else {
+            a0 = draw16(&r, 0), a1 = draw16(&r, 0), b0 = draw16(&r, 0), b1 = draw16(&r, 0);
+        }
+        uint32_t a = (uint32_t)(uint16_t)a0 | ((uint32_t)(uint16_t)a1 << 16);
+        uint32_t b = (uint32_t)(uint16_t)b0 | ((uint32_t)(uint16_t)b1 << 16);
+        int64_t acc = (int64_t)(int32_t)rng_next(&r) * 1000;
+        int64_t lld = acc + (int64_t)a0 * b0 + (int64_t)a1 * b1;
+        int64_t lsd = acc + (int64_t)a0 * b0 - (int64_t)a1 * b1;
+        int64_t ldx = acc + (int64_t)a0 * b1 + (int64_t)a1 * b0;
+        CHECK(circnn_smlald(a, b, acc) == lld, "smlald %d %d %d %d", a0, a1, b0, b1);
+        CHECK(circnn_smlsld(a, b, acc) == lsd, "smlsld %d %d %d %d", a0, a1, b0, b1);
+        CHECK(circnn_smlaldx(a, b, acc) == ldx, "smlaldx %d %d %d %d", a0, a1, b0, b1);
+    }
+}
+
+static void test_bc_dense(void)
+{
+    rng_t r = rng_seed(11);
+    for (int t = 0; t < 300; t++) {
+        uint32_t k = 2u << (rng_next(&r) % 7u);           /* 2 .. 128 */
+        uint32_t n = 1 + rng_next(&r) % 300u, m = 1 + rng_next(&r) % 300u;
+        int extreme = t < 10;
+        uint32_t p = (m + k - 1) / k, q = (n + k - 1) / k;
+        int16_t *w = (int16_t *)xmalloc((size_t)p * q * k * sizeof *w);
+        int16_t *x = (int16_t *)xmalloc(n * sizeof *x);
+        int32_t *bias = (int32_t *)xmalloc(m * sizeof *bias);
+        int16_t *y_ref = (int16_t *)xmalloc(m * sizeof *y_ref), *y_dsp = (int16_t *)xmalloc(m * sizeof *y_dsp);
+        size_t sb = circnn_bc_dense_q15_scratch_bytes(n, m, k);
+        CHECK(sb == dsp_bc_dense_q15_scratch_bytes(n, m, k), "scratch sizes differ");
+        void *scratch = xmalloc(sb);
+        for (size_t i = 0; i < (size_t)p * q * k; i++) w[i] = draw16(&r, extreme);
+        for (uint32_t i = 0; i < n; i++) x[i] = draw16(&r, extreme);
+        for (uint32_t i = 0; i < m; i++) bias[i] = (int32_t)rng_next(&r) >> 8;
+        circnn_bc_dense_q15_t layer = {n, m, k, rng_next(&r) & 1u, w, -(int32_t)(rng_next(&r) % 30u),
+                                       (rng_next(&r) & 1u) ? bias : NULL};
+        circnn_bc_dense_q15(&layer, x, y_ref, scratch);
+        dsp_bc_dense_q15(&layer, x, y_dsp, scratch);
+        size_t bad = 0;
+        for (uint32_t i = 0; i < m; i++) bad += y_ref[i] != y_dsp[i];
+        CHECK(bad == 0, "bc_dense %u -> %u, k = %u: %lu outputs differ", (unsigned)n, (unsigned)m, (unsigned)k,
+              (unsigned long)bad);
+        free(w), free(x), free(bias), free(y_ref), free(y_dsp), free(scratch);
+    }
+}
+
+static void test_bc_conv2d(void)
+{
+    rng_t r = rng_seed(13);
+    for (int t = 0; t < 60; t++) {
+        circnn_window_t g;
+        memset(&g, 0, sizeof g);
+        uint32_t k = 2u << (rng_next(&r) % 5u);           /* 2 .. 32 */
+        g.in_h = (uint16_t)(1 + rng_next(&r) % 7u);
+        g.in_w = (uint16_t)(1 + rng_next(&r) % 7u);
+        g.in_c = (uint16_t)(1 + rng_next(&r) % 40u);
+        g.out_c = (uint16_t)(1 + rng_next(&r) % 40u);
+        g.kernel_h = (uint8_t)(1 + rng_next(&r) % 3u);
+        g.kernel_w = (uint8_t)(1 + rng_next(&r) % 3u);
+        g.stride = (uint8_t)(1 + rng_next(&r) % 2u);
+        if (circnn_window_geometry(&g, CIRCNN_PAD_SAME) != CIRCNN_OK) continue;
+        int extreme = t < 5;
+        uint32_t p = (g.out_c + k - 1) / k, q = (g.in_c + k - 1) / k;
+        size_t nw = (size_t)g.kernel_h * g.kernel_w * p * q * k;
+        size_t nx = (size_t)g.in_h * g.in_w * g.in_c, ny = (size_t)g.out_h * g.out_w * g.out_c;
+        int16_t *w = (int16_t *)xmalloc(nw * sizeof *w), *x = (int16_t *)xmalloc(nx * sizeof *x);
+        int16_t *scale = (int16_t *)xmalloc(g.out_c * sizeof *scale);
+        int32_t *bias = (int32_t *)xmalloc(g.out_c * sizeof *bias);
+        int16_t *y_ref = (int16_t *)xmalloc(ny * sizeof *y_ref), *y_dsp = (int16_t *)xmalloc(ny * sizeof *y_dsp);
+        void *scratch = xmalloc(circnn_bc_conv2d_q15_scratch_bytes(&g, k));
+        for (size_t i = 0; i < nw; i++) w[i] = draw16(&r, extreme);
+        for (size_t i = 0; i < nx; i++) x[i] = draw16(&r, extreme);
+        for (uint32_t i = 0; i < g.out_c; i++) {
+            bias[i] = (int32_t)rng_next(&r) >> 8;
+            scale[i] = draw16(&r, 0);
+        }
+        int with_scale = (int)(rng_next(&r) & 1u);
+        circnn_bc_conv2d_q15_t layer = {g, k, rng_next(&r) & 1u, w, -(int32_t)(rng_next(&r) % 30u),
+                                        (rng_next(&r) & 1u) ? bias : NULL, with_scale ? scale : NULL,
+                                        with_scale ? -14 : 0};
+        circnn_bc_conv2d_q15(&layer, x, y_ref, scratch);
+        dsp_bc_conv2d_q15(&layer, x, y_dsp, scratch);
+        size_t bad = 0;
+        for (size_t i = 0; i < ny; i++) bad += y_ref[i] != y_dsp[i];
+        CHECK(bad == 0, "bc_conv2d %ux%ux%u -> %u, %ux%u kernel, k = %u: %lu outputs differ", (unsigned)g.in_h,
+              (unsigned)g.in_w, (unsigned)g.in_c, (unsigned)g.out_c, (unsigned)g.kernel_h, (unsigned)g.kernel_w,
+              (unsigned)k, (unsigned long)bad);
+        free(w), free(x), free(scale), free(bias), free(y_ref), free(y_dsp), free(scratch);
+    }
+}
+
+int main(void)
+{
+    test_intrinsics();
+    test_bc_dense();
+    test_bc_conv2d();
+    return test_summary("test_dsp_c");
+}
