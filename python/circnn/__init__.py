@@ -15,7 +15,7 @@ Modules, in the order data flows through them:
 import importlib.resources
 import os
 
-from . import circulant, datasets, fixed, kernels, layers
+from . import circulant, datasets, fixed, kernels, layers, presets, train
 from ._native import ffi as _ffi, lib as _lib
 from .blob import ModelFormatError
 from .engine import Engine, RuntimeRefused

@@ -1,4 +1,4 @@
-"""The `circnn` command: info, export, verify, firmware."""
+"""The `circnn` command: info, export, verify, firmware, train."""
 import argparse
 import sys
 
@@ -200,6 +200,50 @@ def _add_firmware_parser(sub):
     s.set_defaults(run=cmd_firmware_run)
 
 
+def _block_size(text):
+    if text.lower() in ("dense", "none", "0"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"block size must be a power of two or 'dense', got {text!r}") from None
+
+
+def cmd_train(args):
+    """Train a preset on Fashion-MNIST (or an IDX folder), quantize, report, write."""
+    from . import datasets, presets, train
+    from .engine import Engine
+    if args.data is None:
+        (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist(limit=args.limit)
+    else:
+        (x_train, y_train), (x_test, y_test) = datasets.idx_folder(args.data, limit=args.limit)
+    model = presets.build(args.arch, args.block_size, seed=args.seed)
+    if not args.quiet:
+        print(model.summary())
+    train.fit(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+              seed=args.seed, optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
+              augment=train.random_shift_flip() if args.augment else None, checkpoint=args.checkpoint,
+              resume=args.checkpoint if args.resume else None, progress=not args.quiet)
+    float_acc = train.evaluate(model, x_test, y_test)
+    pick = np.random.default_rng(args.seed).permutation(len(x_train))[:args.calibration]
+    q = model.quantize(x_train[np.sort(pick)])
+    out = Engine(q).run(x_test).reshape(len(x_test), -1)
+    q15_acc = float(np.mean(np.argmax(out, axis=1) == y_test))
+    q.save(args.output)
+    print(f"{args.arch}, block size {args.block_size or 'dense'}: {args.epochs} epochs on {len(x_train)} samples, "
+          f"seed {args.seed}")
+    print(f"  parameters {model.parameter_count()} (dense {model.dense_parameter_count()}, "
+          f"compression {model.dense_parameter_count() / model.parameter_count():.1f}x), "
+          f"blob {len(q.blob)} bytes, arena {q.arena_bytes} bytes")
+    print(f"  test accuracy ({len(x_test)} samples): float {100 * float_acc:.2f} %, "
+          f"q15 C engine {100 * q15_acc:.2f} %")
+    print(f"wrote {args.output}")
+    if args.header:
+        q.write_header(args.header, args.name)
+        print(f"wrote {args.header}: model {args.name!r}")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="circnn", description="Block-circulant neural networks for microcontrollers.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -224,6 +268,28 @@ def build_parser():
     s.add_argument("--timeout", type=float, default=120.0, help="seconds before QEMU counts as hung")
     s.set_defaults(run=cmd_verify)
     _add_firmware_parser(sub)
+    s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
+    s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn"), help="circnn.presets network")
+    s.add_argument("--block-size", type=_block_size, default=None, help="k, a power of two, or 'dense' (default)")
+    s.add_argument("--epochs", type=int, default=10, help="default 10")
+    s.add_argument("--batch-size", type=int, default=128, help="default 128")
+    s.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    s.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="default adam")
+    s.add_argument("--schedule", choices=("constant", "cosine", "step"), default="constant",
+                   help="learning-rate schedule (default constant)")
+    s.add_argument("--weight-decay", type=float, default=0.0, help="default 0")
+    s.add_argument("--augment", action="store_true", help="random shifts (2 pixels) and left-right flips")
+    s.add_argument("--seed", type=int, default=0, help="initial weights, sample order (default 0)")
+    s.add_argument("--limit", type=int, default=None, help="use the first N training and test samples")
+    s.add_argument("--data", default=None, help="a folder of IDX files (default: Fashion-MNIST)")
+    s.add_argument("--calibration", type=int, default=512, help="training samples to calibrate q15 (default 512)")
+    s.add_argument("--checkpoint", default=None, help="write a checkpoint (.npz) after every epoch")
+    s.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    s.add_argument("--quiet", action="store_true", help="no summary and no progress bars")
+    s.add_argument("-o", "--output", required=True, help="the model (.circ) to write")
+    s.add_argument("--header", default=None, help="also write the firmware header here")
+    s.add_argument("--name", default="model", help="C name prefix in the header (default: model)")
+    s.set_defaults(run=cmd_train)
     return p
 
 
