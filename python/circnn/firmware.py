@@ -107,6 +107,13 @@ def _newlib_present():
     return os.path.isabs(out) and os.path.isfile(out)
 
 
+def tool_versions():
+    """One line: the cross compiler's and QEMU's versions."""
+    gcc = _run([tool("arm-none-eabi-gcc"), "--version"], "arm-none-eabi-gcc").stdout.splitlines()[0]
+    qemu = _run([tool("qemu-system-arm"), "--version"], "qemu-system-arm").stdout.splitlines()[0]
+    return f"{gcc}; {qemu}"
+
+
 def target_flags(target):
     """(compile flags, link flags) from targets/<target>.ini, the meson cross file."""
     if target not in TARGETS:
@@ -298,18 +305,20 @@ def format_memory(m):
     ])
 
 
-def build_program(target, out_dir, sources, name, board=None, include_dirs=(), jobs=2):
+def build_program(target, out_dir, sources, name, board=None, include_dirs=(), extra_c_args=(), jobs=2):
     """Compile sources ([(path, extra flags)]) with the startup code, the
     marker functions and the runtime for a target, link out_dir/name.elf for
     its QEMU board (cortex-m0plus: microbit, else mps2-an385 when it does not
     fit) and return (elf path, board).  -std=c99 matters: in ISO C mode GCC
     does not contract a * b + c into a fused multiply-add, so f32 results
-    are the host's, bit for bit."""
+    are the host's, bit for bit.  extra_c_args (e.g. -DCIRCNN_NO_DSP) apply
+    to the runtime too."""
     spec = TARGETS[target]
     from . import get_include
     include = get_include()
     src, targets = source_dirs()
     c_args, link_args = target_flags(target)
+    c_args = c_args + list(extra_c_args)
     gcc = tool("arm-none-eabi-gcc")
     fw = os.path.join(targets, "firmware")
     startup = os.path.join(targets, "startup")

@@ -1,0 +1,215 @@
+"""The firmware on emulated Cortex-M cores (QEMU): every output bit for bit.
+
+A q15 and an f32 model are cross-built with arm-none-eabi-gcc for M0+ (on
+the micro:bit board), M3, M4F, M7 and M33 (f32 on the FPU cores), run on
+QEMU, and every output is compared inside the firmware with the expected
+bits: for q15 the simulator's, which the host C engine matches too (checked
+here); for f32 the host C engine's.  A fault, a hang or a wrong output must
+make circnn firmware run fail.  Without the toolchain or QEMU these tests
+fail with the install line (they never skip): the Cortex-M targets are part
+of what circnn promises.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import circnn
+from circnn import cli, firmware
+from circnn import layers as L
+from model_zoo import cnn, images, mlp
+
+ALL_TARGETS = ["cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-m33"]
+FPU_TARGETS = ["cortex-m4f", "cortex-m7", "cortex-m33"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def toolchain(tmp_path_factory):
+    """The cross toolchain, QEMU and a host gcc must be there: fail, never skip."""
+    try:
+        firmware.check_tools(run=True)
+    except firmware.ToolchainMissing as exc:
+        pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
+    # a cache of compiled runtime objects for this session only
+    os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
+
+
+@pytest.fixture(scope="module")
+def models():
+    m = mlp(seed=4)
+    x = images(m, 64)
+    c = cnn(seed=5)
+    return {"q15": m.quantize(x), "f32": m.to_f32(), "cnn-q15": c.quantize(images(c, 64)),
+            "cnn-f32": c.to_f32()}
+
+
+def build_and_run(model, target, out, **kw):
+    record = firmware.build(model, target, str(out), **kw)
+    return record, firmware.run(str(out), timeout=60)
+
+
+def assert_passed(result, vectors=8):
+    assert result["status"] == "passed", result["console"]
+    assert result["exit_status"] == 0
+    assert (result["passed"], result["failed"]) == (vectors + 1, 0)
+    ins = result["instructions"]
+    assert len(ins["per_inference"]) == vectors and all(c > 100 for c in ins["per_inference"])
+    assert len(ins["per_layer"]) >= 1 and all(row["instructions"] > 0 for row in ins["per_layer"])
+    # the layers are inside the inference
+    assert sum(row["instructions"] for row in ins["per_layer"]) < max(ins["per_inference"])
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_q15_model_bit_exact_on_every_core(models, target, tmp_path):
+    q = models["q15"]
+    record, result = build_and_run(q, target, tmp_path)
+    assert record["board"] == firmware.TARGETS[target]["board"]      # M0+: the micro:bit (16 KB RAM)
+    assert_passed(result)
+    # The expected bits are the simulator's, and the host C engine agrees.
+    x = firmware.default_inputs(q)
+    xq = q.quantize_input(x)
+    np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+
+
+@pytest.mark.parametrize("target", FPU_TARGETS)
+def test_f32_model_bit_exact_on_fpu_cores(models, target, tmp_path):
+    record, result = build_and_run(models["f32"], target, tmp_path)
+    assert record["dtype"] == "f32" and record["note"] is None
+    assert_passed(result)
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+def test_cnn_with_every_layer_kind(models, target, tmp_path):
+    """Conv, block-circulant conv (the DSP path on M4F), pools, dense."""
+    record, result = build_and_run(models["cnn-q15"], target, tmp_path / "q15")
+    assert_passed(result)
+    assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
+    if target in FPU_TARGETS:
+        assert_passed(build_and_run(models["cnn-f32"], target, tmp_path / "f32")[1])
+
+
+def test_counts_repeat_exactly(models, tmp_path):
+    firmware.build(models["q15"], "cortex-m4f", str(tmp_path))
+    a = firmware.run(str(tmp_path))["instructions"]
+    b = firmware.run(str(tmp_path))["instructions"]
+    assert a["per_inference"] == b["per_inference"] and a["per_layer"] == b["per_layer"]
+    assert a["marker_overhead"] is not None and a["marker_overhead"] <= 8
+
+
+def test_memory_report(models, tmp_path):
+    q = models["q15"]
+    record = firmware.build(q, "cortex-m0plus", str(tmp_path))
+    mem = record["memory"]
+    assert mem["blob"] == len(q.blob) and mem["arena"] == q.arena_bytes
+    assert mem["flash"] == mem["text"] + mem["rodata"] + mem["data"]
+    assert mem["ram"] == mem["data"] + mem["bss"] + mem["stack"] <= 16 * 1024
+    assert mem["bss"] >= mem["arena"] and mem["rodata"] >= mem["blob"] + mem["test_vectors"]
+
+
+def test_wrong_output_fails(models, tmp_path):
+    firmware.build(models["q15"], "cortex-m3", str(tmp_path))
+    path = tmp_path / "vectors.h"
+    text = path.read_text()
+    head, tail = text.split("vectors_expected", 1)
+    first = tail.index("0x")
+    value = int(tail[first:first + 6], 16)
+    path.write_text(head + "vectors_expected" + tail[:first] + f"0x{value ^ 1:04x}" + tail[first + 6:])
+    # rebuild the runner from the edited header
+    src, targets = firmware.source_dirs()
+    fw = os.path.join(targets, "firmware")
+    firmware.build_program("cortex-m3", str(tmp_path), [
+        (os.path.join(fw, "runner.c"), []),
+        (os.path.join(src, "model_run.c"), ["-include", os.path.join(fw, "layer_hooks.h")])], "runner")
+    result = firmware.run(str(tmp_path))
+    assert result["status"] == "mismatch" and result["exit_status"] == 1
+    assert result["failed"] == 2     # vector 0 and the per-layer run of vector 0
+    assert "MISMATCH inference vector 0 output 0" in result["console"]
+    assert cli.main(["firmware", "run", str(tmp_path)]) == 1
+
+
+def _replace_runner(tmp_path, target, body):
+    """Swap the built runner for a program with this main() body."""
+    source = tmp_path / "bad.c"
+    source.write_text('#include <stdint.h>\n#include "markers.h"\nint main(void)\n{\n' + body + "\n}\n")
+    firmware.build_program(target, str(tmp_path), [(str(source), [])], "runner")
+
+
+FAULTS = {
+    "bad address": "    *(volatile uint32_t *)0xfffffff0u = 1u;   /* no memory there */",
+    "undefined instruction": "    __builtin_trap();",
+}
+
+
+@pytest.mark.parametrize("target, fault", [("cortex-m4f", "bad address"), ("cortex-m0plus", "undefined instruction")])
+def test_fault_fails(models, target, fault, tmp_path):
+    firmware.build(models["q15"], target, str(tmp_path))
+    _replace_runner(tmp_path, target, "    circnn_mark_inference_begin();\n" + FAULTS[fault] + "\n    return 0;")
+    result = firmware.run(str(tmp_path))
+    assert result["status"] == "fault" and result["exit_status"] == 127, result["console"]
+    assert "FAULT exception" in result["console"]
+    assert cli.main(["firmware", "run", str(tmp_path)]) == 1
+
+
+def test_no_sentinel_fails(models, tmp_path):
+    """A program that exits 0 without the sentinel line is not a pass."""
+    firmware.build(models["q15"], "cortex-m3", str(tmp_path))
+    _replace_runner(tmp_path, "cortex-m3", "    return 0;")
+    result = firmware.run(str(tmp_path))
+    assert result["status"] == "error" and result["exit_status"] == 0
+    assert cli.main(["firmware", "run", str(tmp_path)]) == 1
+
+
+def test_hang_fails(models, tmp_path):
+    firmware.build(models["q15"], "cortex-m3", str(tmp_path))
+    _replace_runner(tmp_path, "cortex-m3", "    for (;;) circnn_mark_inference_begin();")
+    result = firmware.run(str(tmp_path), timeout=3)
+    assert result["status"] == "hang" and result["exit_status"] is None
+    assert cli.main(["firmware", "run", str(tmp_path), "--timeout", "3"]) == 1
+
+
+def test_cli_build_and_run_json(models, tmp_path, capsys):
+    model_path = tmp_path / "m.circ"
+    models["q15"].save(str(model_path))
+    out = tmp_path / "fw"
+    assert cli.main(["firmware", "build", str(model_path), "--target", "cortex-m33", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "flash" in text and "RAM" in text and "mps2-an505" in text
+    assert cli.main(["firmware", "run", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["target"] == "cortex-m33" and result["passed"] == 9 and result["failed"] == 0
+    assert len(result["instructions"]["per_inference"]) == 8
+    assert [r["layer"] for r in result["instructions"]["per_layer"]] == ["flatten", "bc_dense+relu", "dense"]
+
+
+def test_cli_verify_on_target(tmp_path, capsys):
+    """`circnn verify --target`: host checks on Fashion-MNIST samples, then
+    the same samples on QEMU."""
+    from circnn import datasets
+    try:
+        _, (x, _) = datasets.fashion_mnist(limit=64)
+    except FileNotFoundError as exc:
+        pytest.fail(f"Fashion-MNIST is needed (apt-get install dataset-fashion-mnist): {exc}")
+    rng = np.random.default_rng(0)
+    model = circnn.Model([L.Flatten(), L.BlockCirculantDense(784, 64, 16, seed=rng), L.ReLU(),
+                          L.Dense(64, 10, seed=rng)], input_shape=x.shape[1:])
+    path = tmp_path / "fm.circ"
+    model.quantize(x).save(str(path))
+    code = cli.main(["verify", str(path), "--limit", "32", "--quiet", "--target", "cortex-m4f",
+                     "--vectors", "4", "-o", str(tmp_path / "fw")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "outputs where simulator and C differ: 0" in out
+    assert "cortex-m4f on QEMU mps2-an386 (q15): passed, 5 passed, 0 failed" in out
+
+
+def test_missing_toolchain_names_the_packages(monkeypatch, models, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))        # nothing on PATH
+    monkeypatch.setattr(sys, "executable", sys.executable)
+    with pytest.raises(firmware.ToolchainMissing, match="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"):
+        firmware.build(models["q15"], "cortex-m4f", str(tmp_path / "fw"))
+    path = tmp_path / "m.circ"
+    models["q15"].save(str(path))
+    assert cli.main(["firmware", "build", str(path), "--target", "cortex-m4f", "-o", str(tmp_path / "fw")]) != 0
+    assert "apt-get install" in capsys.readouterr().err
