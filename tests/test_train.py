@@ -257,6 +257,8 @@ def test_fft_and_dense_paths_give_the_same_numbers(rng, dtype, tol):
 def test_auto_path_follows_the_measured_crossover():
     assert T.auto_path(L.BlockCirculantConv2d(16, 32, 3, 4)) == "dense"
     assert T.auto_path(L.BlockCirculantDense(1024, 1024, 64)) == "fft"
+    assert T.auto_path(L.BlockCirculantDense(1024, 1024, 2)) == "dense"
+    assert T.auto_path(L.BlockCirculantConv2d(128, 128, 3, 16)) == "fft"
 
 
 # ---------------------------------------------------------------------------
@@ -400,9 +402,16 @@ def test_presets_match_the_reference_networks():
     assert [type(c.layers[i]) for i in (3, 6)] == [L.BlockCirculantConv2d] * 2
     assert c.output_shape == (10,) and c.layers[-1].in_features == 3136
     w = presets.wide_cnn(16)
-    assert w.output_shape == (10,) and w.parameter_count() < w.dense_parameter_count() / 10
+    assert w.output_shape == (10,) and presets.weight_count(w) == 16544     # ANCHORS.md: 16.5k weights
+    assert presets.weight_count(presets.wide_cnn()) == 288 + 2304 + 4608 + 4608 + 1280   # k = 8, 16, 32
+    mixed = presets.mlp((None, 16))
+    assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):
         presets.build("resnet")
+    with pytest.raises(ValueError):
+        presets.cnn((4, 8, 16))
+    from circnn.cli import _block_size
+    assert [_block_size(t) for t in ("dense", "16", "8,16,32", "dense,4")] == [None, 16, (8, 16, 32), (None, 4)]
 
 
 # ---------------------------------------------------------------------------

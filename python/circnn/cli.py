@@ -201,12 +201,13 @@ def _add_firmware_parser(sub):
 
 
 def _block_size(text):
-    if text.lower() in ("dense", "none", "0"):
-        return None
+    """'dense', k, or one value per block-circulant layer: '8,16,32'."""
     try:
-        return int(text)
+        sizes = [None if t.strip().lower() in ("dense", "none", "0") else int(t) for t in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"block size must be a power of two or 'dense', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"block size must be a power of two, 'dense' or a comma-separated "
+                                         f"list of them, got {text!r}") from None
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
 def cmd_train(args):
@@ -217,6 +218,8 @@ def cmd_train(args):
         (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist(limit=args.limit)
     else:
         (x_train, y_train), (x_test, y_test) = datasets.idx_folder(args.data, limit=args.limit)
+    if args.arch == "wide_cnn" and args.block_size is None:
+        args.block_size = (8, 16, 32)
     model = presets.build(args.arch, args.block_size, seed=args.seed)
     if not args.quiet:
         print(model.summary())
@@ -232,9 +235,10 @@ def cmd_train(args):
     q.save(args.output)
     print(f"{args.arch}, block size {args.block_size or 'dense'}: {args.epochs} epochs on {len(x_train)} samples, "
           f"seed {args.seed}")
+    weights = presets.weight_count(model)
     print(f"  parameters {model.parameter_count()} (dense {model.dense_parameter_count()}, "
           f"compression {model.dense_parameter_count() / model.parameter_count():.1f}x), "
-          f"blob {len(q.blob)} bytes, arena {q.arena_bytes} bytes")
+          f"{weights} weights = {2 * weights} bytes in q15, blob {len(q.blob)} bytes, arena {q.arena_bytes} bytes")
     print(f"  test accuracy ({len(x_test)} samples): float {100 * float_acc:.2f} %, "
           f"q15 C engine {100 * q15_acc:.2f} %")
     print(f"wrote {args.output}")
@@ -270,7 +274,8 @@ def build_parser():
     _add_firmware_parser(sub)
     s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
     s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn"), help="circnn.presets network")
-    s.add_argument("--block-size", type=_block_size, default=None, help="k, a power of two, or 'dense' (default)")
+    s.add_argument("--block-size", type=_block_size, default=None,
+                   help="k, a power of two, or 'dense' (default), or one per layer: 8,16,32")
     s.add_argument("--epochs", type=int, default=10, help="default 10")
     s.add_argument("--batch-size", type=int, default=128, help="default 128")
     s.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")

@@ -3,7 +3,8 @@
 Each preset is a plain list of circnn.layers: read it, copy it, change it.
 block_size=None gives the dense network of the same shape (the baseline the
 compression is measured against); a power of two from 2 to 1024 makes the
-wide layers block-circulant.  seed fixes the initial weights (He
+wide layers block-circulant; a tuple gives each of them its own k (None for
+a dense one).  seed fixes the initial weights (He
 initialisation from each layer's full fan-in, see circnn.layers).
 
     model = circnn.presets.mlp(block_size=32, seed=0)
@@ -14,7 +15,16 @@ import numpy as np
 from . import layers as L
 from .model import Model
 
-__all__ = ["mlp", "cnn", "wide_cnn", "ARCHITECTURES", "build"]
+__all__ = ["mlp", "cnn", "wide_cnn", "ARCHITECTURES", "build", "weight_count"]
+
+
+def _blocks(block_size, count):
+    """One block size (or None) per block-circulant layer of a preset."""
+    if isinstance(block_size, (tuple, list)):
+        if len(block_size) != count:
+            raise ValueError(f"this preset has {count} block-circulant layers, got {len(block_size)} block sizes")
+        return list(block_size)
+    return [block_size] * count
 
 
 def _dense(in_features, out_features, block_size, rng):
@@ -35,11 +45,12 @@ def mlp(block_size=None, seed=0, input_shape=(28, 28, 1), classes=10):
     the hidden layers in 57 k."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(input_shape))
+    k1, k2 = _blocks(block_size, 2)
     return Model([
         L.Flatten(),
-        _dense(n, 1024, block_size, rng),
+        _dense(n, 1024, k1, rng),
         L.ReLU(),
-        _dense(1024, 1024, block_size, rng),
+        _dense(1024, 1024, k2, rng),
         L.ReLU(),
         L.Dense(1024, classes, seed=rng),
     ], input_shape=input_shape)
@@ -52,32 +63,34 @@ def cnn(block_size=None, seed=0, input_shape=(28, 28, 1), classes=10):
     dense; conv2 and conv3 hold 23.0 k of them."""
     rng = np.random.default_rng(seed)
     h, w, c = input_shape
+    k2, k3 = _blocks(block_size, 2)
     return Model([
         L.Conv2d(c, 16, 3, seed=rng),
         L.ReLU(),
         L.MaxPool2d(2),
-        _conv(16, 32, block_size, rng),
+        _conv(16, 32, k2, rng),
         L.ReLU(),
         L.MaxPool2d(2),
-        _conv(32, 64, block_size, rng),
+        _conv(32, 64, k3, rng),
         L.ReLU(),
         L.Flatten(),
         L.Dense((h // 4) * (w // 4) * 64, classes, seed=rng),
     ], input_shape=input_shape)
 
 
-def wide_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10):
+def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10):
     """CirCNN's point, wide layers at a small cost: conv 1-32 (dense), then
     conv 32-64, 64-128 and 128-128 block-circulant, each 3x3 followed by
     batch normalisation (folded at export) and ReLU, 2x2 max pools after the
-    first three, global average pooling, FC 128-10.  At k = 16: 16.5 k
-    weights, 33 KB in q15; dense: 240 k."""
+    first three, global average pooling, FC 128-10.  At the default
+    k = 8, 16, 32: 13.1 k weights, 26 KB in q15; at k = 16 throughout 16.5 k;
+    dense 240 k."""
     rng = np.random.default_rng(seed)
     c = input_shape[2]
+    ks = [None] + _blocks(block_size, 3)
     body = []
     for i, (cin, cout) in enumerate(((c, 32), (32, 64), (64, 128), (128, 128))):
-        body += [L.Conv2d(cin, cout, 3, seed=rng) if i == 0 else _conv(cin, cout, block_size, rng),
-                 L.BatchNorm(cout), L.ReLU()]
+        body += [_conv(cin, cout, ks[i], rng), L.BatchNorm(cout), L.ReLU()]
         if i < 3:
             body.append(L.MaxPool2d(2))
     return Model(body + [L.GlobalAvgPool2d(), L.Flatten(), L.Dense(128, classes, seed=rng)],
@@ -88,7 +101,15 @@ ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn}
 
 
 def build(arch, block_size=None, seed=0):
-    """The preset named arch ("mlp", "cnn", "wide_cnn")."""
+    """The preset named arch ("mlp", "cnn", "wide_cnn") with block_size (an
+    int, None for dense, or one per block-circulant layer)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}: choose from {', '.join(ARCHITECTURES)}")
     return ARCHITECTURES[arch](block_size=block_size, seed=seed)
+
+
+def weight_count(model):
+    """Stored weights (dense weights and circulant defining vectors), without
+    biases and BatchNorm parameters (folded at export)."""
+    return sum(layer.params()[name].size for layer in model.layers
+               for name in ("weight", "spectrum") if name in layer.params())

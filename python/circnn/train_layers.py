@@ -40,12 +40,17 @@ try:   # pyfftw plans; numpy's FFT when pyfftw is missing
 except ImportError:   # pragma: no cover - pyfftw is a declared dependency
     pyfftw = None
 
-__all__ = ["make_op", "Op", "rfft", "irfft", "dense_blocks", "project_blocks", "auto_path",
-           "DENSE_PATH_MAX_BLOCK"]
+__all__ = ["make_op", "Op", "rfft", "irfft", "dense_blocks", "project_blocks", "auto_path"]
 
-#: "auto" expands circulant blocks into a dense matrix for k up to this size
-#: (the crossover measured by benchmarks/bench_train.py; see its table)
-DENSE_PATH_MAX_BLOCK = 8
+#: "auto" path choice, from the crossover measured by benchmarks/bench_train.py
+#: (see benchmarks/README.md): bc_dense takes the FFT path from this k up;
+DENSE_FFT_MIN_BLOCK = 4
+#: bc_conv2d takes it only for wide layers (in x out channels at least this)
+#: with k >= CONV_FFT_MIN_BLOCK: with few channels the spectra of every pixel
+#: and tap cost more to gather than the small dense kernel costs to multiply.
+CONV_FFT_MIN_CHANNELS = 128 * 128
+CONV_FFT_MIN_BLOCK = 8
+
 
 # ---------------------------------------------------------------------------
 # FFTs over the last axis: cached pyfftw plans (FFTW_ESTIMATE plans do not
@@ -121,7 +126,11 @@ def project_blocks(grad, p, q, k):
 
 def auto_path(layer):
     """"dense" or "fft": the faster training path for a block-circulant layer."""
-    return "dense" if layer.block_size <= DENSE_PATH_MAX_BLOCK else "fft"
+    k = layer.block_size
+    if isinstance(layer, L.BlockCirculantConv2d):
+        wide = layer.in_channels * layer.out_channels >= CONV_FFT_MIN_CHANNELS
+        return "fft" if wide and k >= CONV_FFT_MIN_BLOCK else "dense"
+    return "fft" if k >= DENSE_FFT_MIN_BLOCK else "dense"
 
 
 # ---------------------------------------------------------------------------
@@ -149,6 +158,26 @@ class _Windows:
     def _inside(self, ax):
         g = self.g
         return (slice(None),) * ax + (slice(g.pad_top, g.pad_top + self.h), slice(g.pad_left, g.pad_left + self.w))
+
+    def canvas(self, x, fill=0.0):
+        """x placed in the padded canvas (x itself when no padding is needed)."""
+        g = self.g
+        if not (g.pad_top or g.pad_left or self.rows != self.h or self.cols != self.w):
+            return x
+        ax = self.axis
+        canvas = np.full(x.shape[:ax] + (self.rows, self.cols) + x.shape[ax + 2:], fill, dtype=x.dtype)
+        canvas[self._inside(ax)] = x
+        return canvas
+
+    def crop(self, canvas):
+        return canvas[self._inside(self.axis)]
+
+    def taps(self, canvas):
+        """The (oh, ow) views of the canvas seen by each tap (a, b), row-major."""
+        pre = (slice(None),) * self.axis
+        for a in range(self.kh):
+            for b in range(self.kw):
+                yield canvas[pre + self._slices(a, b)]
 
     def im2col(self, x, fill=0.0):
         """x (*lead, H, W, *rest) -> (*lead, oh, ow, kh, kw, *rest)."""
@@ -278,7 +307,8 @@ class BlockCirculantDenseOp(Op):
         gp = np.zeros((len(dy), p * k), dtype=self.dtype)
         gp[:, :m] = dy
         gs = rfft(gp.reshape(len(dy), p, k)).transpose(2, 0, 1)               # (F, B, p)
-        dws = np.conj(self.xs).transpose(0, 2, 1) @ gs                        # (F, q, p): sum over batch
+        # sum_b conj(X) G = conj(X^T conj(G)): conjugates the small arrays, not the input spectra
+        dws = np.conj(self.xs.transpose(0, 2, 1) @ np.conj(gs))               # (F, q, p): sum over batch
         dw = irfft(dws.transpose(2, 1, 0), k)                                 # (p, q, k)
         self.grads = {"weight": dw.astype(np.float64), "bias": db}
         if not self.need_dx:
@@ -381,7 +411,7 @@ class BlockCirculantConv2dOp(Conv2dOp):
         gp = np.zeros((batch * oh * ow, p * k), dtype=self.dtype)
         gp[:, :m] = dy.reshape(-1, m)
         gs = rfft(gp.reshape(-1, p, k)).transpose(2, 0, 1)                   # (F, N, p)
-        dws = np.conj(self.cols).transpose(0, 2, 1) @ gs                       # (F, taps*q, p)
+        dws = np.conj(self.cols.transpose(0, 2, 1) @ np.conj(gs))              # (F, taps*q, p)
         dws = dws.reshape(f, kh, kw, q, p).transpose(1, 2, 4, 3, 0)            # (kh, kw, p, q, F)
         dw = irfft(dws, k)
         self.grads = {"weight": dw.astype(np.float64), "bias": db}
@@ -396,38 +426,55 @@ class BlockCirculantConv2dOp(Conv2dOp):
 class ReLUOp(Op):
     def forward(self, x, training=False):
         self.mask = x > 0
-        return np.where(self.mask, x, 0).astype(x.dtype, copy=False)
+        return np.maximum(x, 0)
 
     def backward(self, dy):
-        return np.where(self.mask, dy, 0).astype(dy.dtype, copy=False)
+        return dy * self.mask
 
 
 class MaxPool2dOp(Op):
+    """Max over each window, tap by tap (no window copies); the gradient goes
+    to the first largest value of a window (taps in row-major order), as argmax."""
+
     def forward(self, x, training=False):
         self.win = _Windows(self.layer, x.shape[1], x.shape[2], 1)
-        g = self.win.g
-        cols = self.win.im2col(x, fill=-np.inf).reshape(len(x), g.out_h, g.out_w, -1, x.shape[3])
-        self.arg = np.argmax(cols, axis=3)[:, :, :, None]                      # first largest on ties
-        return np.take_along_axis(cols, self.arg, axis=3)[:, :, :, 0]
+        self.canvas = self.win.canvas(x, -np.inf)
+        taps = self.win.taps(self.canvas)
+        y = next(taps).copy()
+        for tap in taps:
+            np.maximum(y, tap, out=y)
+        self.y = y
+        return y
 
     def backward(self, dy):
-        taps = self.win.kh * self.win.kw
-        dcols = np.zeros(dy.shape[:3] + (taps, dy.shape[3]), dtype=dy.dtype)
-        np.put_along_axis(dcols, self.arg, dy[:, :, :, None], axis=3)
-        return self.win.col2im(dcols.reshape(dy.shape[:3] + (self.win.kh, self.win.kw, dy.shape[3])))
+        grad = np.zeros(self.canvas.shape, dtype=dy.dtype)
+        free = np.ones(dy.shape, dtype=bool)          # windows whose maximum is not yet found
+        hit = np.empty(dy.shape, dtype=bool)
+        part = np.empty(dy.shape, dtype=dy.dtype)
+        for tap, target in zip(self.win.taps(self.canvas), self.win.taps(grad)):
+            np.equal(tap, self.y, out=hit)
+            hit &= free
+            np.multiply(dy, hit, out=part)
+            target += part
+            free &= ~hit
+        return self.win.crop(grad)
 
 
 class AvgPool2dOp(Op):
+    """Mean over the pixels of each window that lie inside the input."""
+
     def forward(self, x, training=False):
         self.win = _Windows(self.layer, x.shape[1], x.shape[2], 1)
-        ones = np.ones((1, x.shape[1], x.shape[2], 1), dtype=x.dtype)
-        self.count = self.win.im2col(ones).sum(axis=(3, 4))                    # (1, oh, ow, 1)
-        return self.win.im2col(x).sum(axis=(3, 4)) / self.count
+        ones = self.win.canvas(np.ones((1, x.shape[1], x.shape[2], 1), dtype=x.dtype), 0.0)
+        self.count = sum(self.win.taps(ones))                                   # (1, oh, ow, 1)
+        return sum(self.win.taps(self.win.canvas(x, 0.0))) / self.count
 
     def backward(self, dy):
-        d = (dy / self.count)[:, :, :, None, None, :]
-        d = np.broadcast_to(d, dy.shape[:3] + (self.win.kh, self.win.kw, dy.shape[3]))
-        return self.win.col2im(d)
+        d = dy / self.count
+        grad = np.zeros(dy.shape[:1] + (self.win.rows, self.win.cols) + dy.shape[3:], dtype=dy.dtype)
+        for target in self.win.taps(grad):
+            target += d
+        return self.win.crop(grad)
 
 
 class GlobalAvgPool2dOp(Op):
@@ -463,35 +510,41 @@ class BatchNormOp(Op):
         gamma = self.params["gamma"].astype(self.dtype)
         beta = self.params["beta"].astype(self.dtype)
         self.training = training
-        if not training:
+        self.shape = x.shape
+        x = x.reshape(-1, x.shape[-1])                    # (pixels of every sample, channels)
+        if training:
+            mean = x.mean(axis=0)
+            xc = x - mean
+            var = np.mean(xc * xc, axis=0)
+            self.inv = (1.0 / np.sqrt(var.astype(np.float64) + layer.eps)).astype(self.dtype)
+            count = len(x)
+            mom = self.momentum
+            layer.mean *= 1 - mom
+            layer.mean += mom * mean
+            layer.var *= 1 - mom
+            layer.var += mom * var * (count / max(count - 1, 1))
+        else:
             self.inv = (1.0 / np.sqrt(layer.var + layer.eps)).astype(self.dtype)
-            self.xhat = (x - layer.mean.astype(self.dtype)) * self.inv
-            return self.xhat * gamma + beta
-        axes = tuple(range(x.ndim - 1))
-        count = x.size // x.shape[-1]
-        mean = x.mean(axis=axes, dtype=np.float64)
-        var = x.var(axis=axes, dtype=np.float64)
-        self.inv = (1.0 / np.sqrt(var + layer.eps)).astype(self.dtype)
-        self.xhat = (x - mean.astype(self.dtype)) * self.inv
-        mom = self.momentum
-        layer.mean *= 1 - mom
-        layer.mean += mom * mean
-        layer.var *= 1 - mom
-        layer.var += mom * var * (count / max(count - 1, 1))
-        return self.xhat * gamma + beta
+            xc = x - layer.mean.astype(self.dtype)
+        xc *= self.inv
+        self.xhat = xc
+        return (xc * gamma + beta).reshape(self.shape)
 
     def backward(self, dy):
         gamma = self.params["gamma"].astype(self.dtype)
-        axes = tuple(range(dy.ndim - 1))
-        count = dy.size // dy.shape[-1]
-        dbeta = dy.sum(axis=axes, dtype=np.float64)
-        dgamma = (dy * self.xhat).sum(axis=axes, dtype=np.float64)
-        self.grads = {"gamma": dgamma, "beta": dbeta}
+        dy = dy.reshape(self.xhat.shape)
+        dbeta = dy.sum(axis=0)
+        dgamma = (dy * self.xhat).sum(axis=0)
+        self.grads = {"gamma": dgamma.astype(np.float64), "beta": dbeta.astype(np.float64)}
         if not self.training:                       # running statistics are constants
-            return dy * (gamma * self.inv)
+            return (dy * (gamma * self.inv)).reshape(self.shape)
         # dx = gamma / sigma / N * (N dy - sum(dy) - xhat * sum(dy xhat))
-        return (gamma * self.inv / count) * (count * dy - dbeta.astype(self.dtype)
-                                             - self.xhat * dgamma.astype(self.dtype))
+        count = len(dy)
+        dx = dy * count
+        dx -= dbeta
+        dx -= self.xhat * dgamma
+        dx *= gamma * self.inv / count
+        return dx.reshape(self.shape)
 
 
 class SoftmaxOp(Op):

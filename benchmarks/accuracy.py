@@ -1,0 +1,166 @@
+"""Fashion-MNIST test accuracy against block size: float (the float64
+reference) and q15 through the C engine, with parameter counts, q15 weight
+bytes and compression against the dense network of the same shape.
+
+Every run (architecture, block size, seed) is trained with circnn.train.fit,
+evaluated on the whole test set (or --limit samples), quantized with 512
+calibration samples drawn from the training set, run through circnn.Engine,
+and appended to a JSON file, so an interrupted sweep continues where it
+stopped (runs already in the file are skipped) and several processes can
+share one sweep.  --table prints the markdown table from the file.
+
+    # the issue's sweep: MLP dense and k = 4..128, CNN dense and k = 4, 8, 16
+    python benchmarks/accuracy.py --arch mlp --epochs 10 --seeds 0 1
+    python benchmarks/accuracy.py --arch cnn --epochs 10 --seeds 0 1
+    python benchmarks/accuracy.py --arch wide_cnn --blocks 8,16,32 --epochs 15 --augment
+    python benchmarks/accuracy.py --table
+
+    # a quick version (minutes): fewer samples and epochs
+    python benchmarks/accuracy.py --arch mlp --epochs 1 --limit 5000 --results quick.json
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+import circnn
+from circnn import presets, train
+
+DEFAULT_BLOCKS = {"mlp": ["dense", "4", "8", "16", "32", "64", "128"], "cnn": ["dense", "4", "8", "16"],
+                  "wide_cnn": ["8,16,32"]}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_blocks(text):
+    sizes = [None if t in ("dense", "none") else int(t) for t in text.split(",")]
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
+
+
+def run_key(r):
+    return (r["arch"], r["blocks"], r["seed"], r["epochs"], r["limit"], r["recipe"])
+
+
+def load(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def append(path, row):
+    rows = load(path)            # re-read: another process may have added runs
+    rows.append(row)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(tmp, path)
+
+
+def one_run(arch, blocks, seed, args, data):
+    (x_train, y_train), (x_test, y_test) = data
+    model = presets.build(arch, parse_blocks(blocks), seed=seed)
+    t0 = time.perf_counter()
+    history = train.fit(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                        seed=seed, schedule=args.schedule, weight_decay=args.weight_decay,
+                        augment=train.random_shift_flip() if args.augment else None, progress=not args.quiet)
+    seconds = time.perf_counter() - t0
+    float_acc = train.evaluate(model, x_test, y_test)
+    pick = np.sort(np.random.default_rng(seed).permutation(len(x_train))[:512])
+    q = model.quantize(x_train[pick])
+    out = circnn.Engine(q).run(x_test).reshape(len(x_test), -1)
+    q15_acc = float(np.mean(np.argmax(out, axis=1) == y_test))
+    weights = presets.weight_count(model)
+    circ = [layer for layer in model.layers if hasattr(layer, "spectrum")]
+    circ_weights = sum(layer.spectrum.size for layer in circ)
+    circ_dense = sum(layer.dense_parameter_count() - layer.bias.size for layer in circ)
+    dense_weights = presets.weight_count(presets.build(arch, None, seed=seed))
+    return {"arch": arch, "blocks": blocks, "seed": seed, "epochs": args.epochs, "limit": args.limit,
+            "recipe": recipe(args), "float": float_acc, "q15": q15_acc,
+            "params": model.parameter_count(), "dense_params": model.dense_parameter_count(),
+            "weights": weights, "dense_weights": dense_weights,
+            "circulant_compression": circ_dense / circ_weights if circ else None, "weight_bytes_q15": 2 * weights,
+            "blob_bytes": len(q.blob), "train_seconds": seconds, "train_loss": history["loss"][-1],
+            "train_accuracy": history["accuracy"][-1], "test_samples": len(x_test),
+            "train_samples": len(x_train)}
+
+
+def recipe(args):
+    text = f"adam lr {args.lr:g} batch {args.batch_size} {args.schedule}"
+    if args.weight_decay:
+        text += f" wd {args.weight_decay:g}"
+    if args.augment:
+        text += " shift2+flip"
+    return text
+
+
+def table(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["arch"], r["blocks"], r["epochs"], r["limit"], r["recipe"]), []).append(r)
+    order = {"mlp": 0, "cnn": 1, "wide_cnn": 2}
+
+    def sort_key(item):
+        arch, blocks, epochs, limit, rec = item[0]
+        first = blocks.split(",")[0]
+        return (order.get(arch, 9), epochs, limit or 0, rec, first != "dense", int(first) if first.isdigit() else 0,
+                blocks)
+
+    lines = ["| network | k | seeds | float % | q15 C engine % | q15 - float | parameters | weights "
+             "| q15 weight bytes | compression (all weights / circulant layers) | epochs, samples, recipe |",
+             "|---|---|---|---|---|---|---:|---:|---:|---:|---|"]
+    for (arch, blocks, epochs, limit, rec), rs in sorted(groups.items(), key=sort_key):
+        rs = sorted(rs, key=lambda r: r["seed"])
+        fl = " / ".join(f"{100 * r['float']:.2f}" for r in rs)
+        qs = " / ".join(f"{100 * r['q15']:.2f}" for r in rs)
+        diff = " / ".join(f"{100 * (r['q15'] - r['float']):+.2f}" for r in rs)
+        if len(rs) > 1:
+            fl += f" (mean {100 * np.mean([r['float'] for r in rs]):.2f})"
+            qs += f" (mean {100 * np.mean([r['q15'] for r in rs]):.2f})"
+        r = rs[0]
+        lines.append(f"| {arch} | {blocks} | {', '.join(str(r['seed']) for r in rs)} | {fl} | {qs} | {diff} "
+                     f"| {r['params']:,} | {r['weights']:,} | {r['weight_bytes_q15']:,} "
+                     f"| {r['dense_weights'] / r['weights']:.1f}x / "
+                     + (f"{r['circulant_compression']:.1f}x" if r.get("circulant_compression") else "-")
+                     + f" | {epochs}, {r['train_samples']} train / "
+                     f"{r['test_samples']} test, {rec} |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--arch", choices=("mlp", "cnn", "wide_cnn"), action="append")
+    p.add_argument("--blocks", nargs="*", help="block sizes: dense, k, or k1,k2,... per layer "
+                                               "(default: the issue's sweep for the architecture)")
+    p.add_argument("--seeds", type=int, nargs="*", default=[0])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", default="cosine", choices=("constant", "cosine", "step"))
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--augment", action="store_true", help="random 2-pixel shifts and left-right flips")
+    p.add_argument("--limit", type=int, default=None, help="first N training and test samples")
+    p.add_argument("--results", default=os.path.join(HERE, "accuracy.json"))
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--table", action="store_true", help="print the table of the results file and stop")
+    args = p.parse_args()
+    if args.table:
+        print(table(load(args.results)))
+        return
+    data = circnn.datasets.fashion_mnist(limit=args.limit)
+    for arch in args.arch or ["mlp", "cnn"]:
+        for blocks in args.blocks or DEFAULT_BLOCKS[arch]:
+            for seed in args.seeds:
+                key = (arch, blocks, seed, args.epochs, args.limit, recipe(args))
+                if any(run_key(r) == key for r in load(args.results)):
+                    print(f"skip {key}: in {args.results}")
+                    continue
+                row = one_run(arch, blocks, seed, args, data)
+                append(args.results, row)
+                print(f"{arch} k={blocks} seed {seed}: float {100 * row['float']:.2f} %, q15 {100 * row['q15']:.2f} %,"
+                      f" {row['weights']} weights, {row['train_seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
