@@ -218,9 +218,11 @@ def cmd_train(args):
         (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist(limit=args.limit)
     else:
         (x_train, y_train), (x_test, y_test) = datasets.idx_folder(args.data, limit=args.limit)
-    if args.arch == "wide_cnn" and args.block_size is None:
-        args.block_size = (8, 16, 32)
-    model = presets.build(args.arch, args.block_size, seed=args.seed)
+    import inspect
+    build = presets.ARCHITECTURES[args.arch]
+    sizes = getattr(args, "block_size", inspect.signature(build).parameters["block_size"].default)
+    model = build(sizes, seed=args.seed)
+    blocks = ",".join(str(k or "dense") for k in (sizes if isinstance(sizes, tuple) else (sizes,)))
     if not args.quiet:
         print(model.summary())
     train.fit(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -233,7 +235,7 @@ def cmd_train(args):
     out = Engine(q).run(x_test).reshape(len(x_test), -1)
     q15_acc = float(np.mean(np.argmax(out, axis=1) == y_test))
     q.save(args.output)
-    print(f"{args.arch}, block size {args.block_size or 'dense'}: {args.epochs} epochs on {len(x_train)} samples, "
+    print(f"{args.arch}, block size {blocks}: {args.epochs} epochs on {len(x_train)} samples, "
           f"seed {args.seed}")
     weights = presets.weight_count(model)
     print(f"  parameters {model.parameter_count()} (dense {model.dense_parameter_count()}, "
@@ -246,6 +248,34 @@ def cmd_train(args):
         q.write_header(args.header, args.name)
         print(f"wrote {args.header}: model {args.name!r}")
     return 0
+
+
+def cmd_demo(args):
+    from . import demo
+    summary = demo.run(out_dir=args.out, profile="full" if args.full else args.profile, block_size=args.block_size,
+                       targets=tuple(args.targets.split(",")) if args.targets else (), seed=args.seed,
+                       progress=not args.quiet, plots=not args.no_plots, accuracy_results=args.accuracy)
+    print()
+    print(demo.format_summary(summary))
+    failed = summary["mismatches"] or any(fw["status"] != "passed" for fw in summary["firmware"].values())
+    return 1 if failed else 0
+
+
+def _add_demo_parser(sub):
+    from .demo import PROFILES, TARGETS
+    s = sub.add_parser("demo", help="train, quantize, export, verify and run on emulated Cortex-M: the main job")
+    s.add_argument("--full", action="store_true", help="the best accuracy: all 60000 images, 10 epochs (about 30 min)")
+    s.add_argument("--profile", choices=tuple(PROFILES), default="quick",
+                   help="quick (default, a few minutes), full, or smoke (seconds, for tests)")
+    s.add_argument("--block-size", type=int, default=8, help="k of the block-circulant convolutions (default 8)")
+    s.add_argument("--targets", default=",".join(TARGETS),
+                   help=f"Cortex-M targets, comma separated, or '' for none (default {','.join(TARGETS)})")
+    s.add_argument("--out", default="circnn-demo", help="output folder (default circnn-demo)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--accuracy", default=None, help="benchmarks/accuracy.json to plot (default: the repository's)")
+    s.add_argument("--no-plots", action="store_true", help="no pictures")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(run=cmd_demo)
 
 
 def build_parser():
@@ -272,10 +302,12 @@ def build_parser():
     s.add_argument("--timeout", type=float, default=120.0, help="seconds before QEMU counts as hung")
     s.set_defaults(run=cmd_verify)
     _add_firmware_parser(sub)
+    _add_demo_parser(sub)
     s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
     s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn"), help="circnn.presets network")
-    s.add_argument("--block-size", type=_block_size, default=None,
-                   help="k, a power of two, or 'dense' (default), or one per layer: 8,16,32")
+    s.add_argument("--block-size", type=_block_size, default=argparse.SUPPRESS,
+                   help="k (a power of two), 'dense', or one per layer: 8,16,32 (default: the preset's, "
+                        "dense for mlp and cnn, 8,16,32 for wide_cnn)")
     s.add_argument("--epochs", type=int, default=10, help="default 10")
     s.add_argument("--batch-size", type=int, default=128, help="default 128")
     s.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
