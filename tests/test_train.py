@@ -317,6 +317,26 @@ def test_trained_arrays_live_in_the_layers(rng):
     assert train.evaluate(model, x, y) == np.mean(model.predict(x) == y)
 
 
+def test_push_writes_the_trained_vectors_as_packed_spectra(rng):
+    """The optimizer moves the time-domain vectors; push() must leave layer.spectrum
+    = to_spectrum(vectors), so a fresh network (and the exporter) sees the trained weights."""
+    model = small_net()
+    net = train.Network(model, F64, path="fft")
+    x, labels = rng.uniform(0, 1, (6, 8, 8, 1)), rng.integers(0, 3, 6)
+    _, grad, _ = train.softmax_cross_entropy(net.forward(x, True), labels)
+    net.backward(grad)
+    train.SGD(lr=0.5).step([(key, op.params[name], op.grads[name], False) for key, op, name in net.parameters()],
+                           0.5)
+    circ = [op for op in net.ops if isinstance(op.layer, (L.BlockCirculantDense, L.BlockCirculantConv2d))]
+    stale = [op.layer.spectrum.copy() for op in circ]
+    net.push()
+    for op, old in zip(circ, stale):
+        assert not np.allclose(op.layer.spectrum, old)
+        np.testing.assert_allclose(op.layer.spectrum, circulant.to_spectrum(op.params["weight"]), atol=1e-12)
+        np.testing.assert_allclose(op.layer.weight, op.params["weight"], atol=1e-12)
+    assert_close(train.Network(model, F64).forward(x), net.forward(x), 1e-12)
+
+
 # ---------------------------------------------------------------------------
 # Optimizers and schedules against their formulas
 
