@@ -250,6 +250,34 @@ def cmd_train(args):
     return 0
 
 
+def cmd_demo(args):
+    from . import demo
+    summary = demo.run(out_dir=args.out, profile="full" if args.full else args.profile, block_size=args.block_size,
+                       targets=tuple(args.targets.split(",")) if args.targets else (), seed=args.seed,
+                       progress=not args.quiet, plots=not args.no_plots, accuracy_results=args.accuracy)
+    print()
+    print(demo.format_summary(summary))
+    failed = summary["mismatches"] or any(fw["status"] != "passed" for fw in summary["firmware"].values())
+    return 1 if failed else 0
+
+
+def _add_demo_parser(sub):
+    from .demo import PROFILES, TARGETS
+    s = sub.add_parser("demo", help="train, quantize, export, verify and run on emulated Cortex-M: the main job")
+    s.add_argument("--full", action="store_true", help="the best accuracy: all 60000 images, 10 epochs (about 30 min)")
+    s.add_argument("--profile", choices=tuple(PROFILES), default="quick",
+                   help="quick (default, a few minutes), full, or smoke (seconds, for tests)")
+    s.add_argument("--block-size", type=int, default=8, help="k of the block-circulant convolutions (default 8)")
+    s.add_argument("--targets", default=",".join(TARGETS),
+                   help=f"Cortex-M targets, comma separated, or '' for none (default {','.join(TARGETS)})")
+    s.add_argument("--out", default="circnn-demo", help="output folder (default circnn-demo)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--accuracy", default=None, help="benchmarks/accuracy.json to plot (default: the repository's)")
+    s.add_argument("--no-plots", action="store_true", help="no pictures")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(run=cmd_demo)
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="circnn", description="Block-circulant neural networks for microcontrollers.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -274,6 +302,7 @@ def build_parser():
     s.add_argument("--timeout", type=float, default=120.0, help="seconds before QEMU counts as hung")
     s.set_defaults(run=cmd_verify)
     _add_firmware_parser(sub)
+    _add_demo_parser(sub)
     s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
     s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn"), help="circnn.presets network")
     s.add_argument("--block-size", type=_block_size, default=argparse.SUPPRESS,

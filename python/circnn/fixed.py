@@ -183,6 +183,26 @@ def irfft_q15(spectrum):
     return z.reshape(lead + (n,)).astype(np.int16), exponent.reshape(lead).astype(np.int32)
 
 
+def spectral_sums(weight, spectra):
+    """Step 3 of the circulant layers: for packed spectra weight (p, q, k) and
+    spectra (N, q, k), the exact sums over q of the complex products -> (N, p, k) int64.
+
+    Computed as float64 matrix products (BLAS), which are exact here: every
+    product is an integer of magnitude <= 2^30 and a sum holds q <= 2^15 of
+    them, so every partial sum is an integer below 2^53.
+    """
+    w = np.asarray(weight, dtype=np.float64).transpose(2, 0, 1)          # (k, p, q)
+    x = np.asarray(spectra, dtype=np.float64).transpose(2, 1, 0)         # (k, q, N)
+    if w.shape[2] > 1 << 15:
+        raise ValueError("more than 2^15 input blocks: float64 sums would not be exact")
+    real = np.empty((w.shape[0], w.shape[1], x.shape[2]), dtype=np.int64)   # (k, p, N)
+    real[:2] = np.rint(w[:2] @ x[:2])
+    wr, wi, xr, xi = w[2::2], w[3::2], x[2::2], x[3::2]
+    real[2::2] = np.rint(wr @ xr).astype(np.int64) - np.rint(wi @ xi).astype(np.int64)
+    real[3::2] = np.rint(wr @ xi).astype(np.int64) + np.rint(wi @ xr).astype(np.int64)
+    return real.transpose(2, 1, 0)
+
+
 def _to_q15(acc):
     """Step 4 of bc_dense_q15: int64 sums (B, k) -> (int16 (B, k), r (B,)).
 
@@ -229,13 +249,7 @@ def bc_dense_q15(weight, weight_exp, x, out_features, bias=None, relu=False):
     spectra = np.where(shift == 0, spectra, aligned)
     # Step 3: exact complex products summed over j.
     w = weight.astype(np.int64)
-    acc = np.zeros((batch, p, k), dtype=np.int64)
-    acc[..., 0] = np.einsum("pq,bq->bp", w[..., 0], spectra[..., 0])
-    acc[..., 1] = np.einsum("pq,bq->bp", w[..., 1], spectra[..., 1])
-    wr, wi = w[..., 2::2], w[..., 3::2]
-    xr, xi = spectra[..., 2::2], spectra[..., 3::2]
-    acc[..., 2::2] = np.einsum("pqf,bqf->bpf", wr, xr) - np.einsum("pqf,bqf->bpf", wi, xi)
-    acc[..., 3::2] = np.einsum("pqf,bqf->bpf", wr, xi) + np.einsum("pqf,bqf->bpf", wi, xr)
+    acc = spectral_sums(w, spectra)
     # Steps 4 and 5.
     v, r = _to_q15(acc.reshape(batch * p, k))
     a, d = irfft_q15(v.astype(np.int16))
@@ -263,6 +277,10 @@ def requant_q15(v, e, bias=0):
     """
     v = np.asarray(v, dtype=np.int64)
     u = np.asarray(e, dtype=np.int64) + BIAS_FRAC_BITS
+    bias = np.asarray(bias, dtype=np.int64)
+    if np.all(u < 0):      # the usual case: only the right shift
+        t = v >> np.minimum(-u, 63)
+        return sat16(rshift_round(t + bias, BIAS_FRAC_BITS)).astype(np.int16)
     u, v = np.broadcast_arrays(u, v)
     limit = 1 << 62
     up = np.minimum(np.maximum(u, 0), 62)
@@ -271,4 +289,4 @@ def requant_q15(v, e, bias=0):
     t_up = np.where(v >= bound, limit, np.where(v <= -bound, -limit, safe))
     t_down = v >> np.minimum(np.maximum(-u, 0), 63)
     t = np.where(u >= 0, t_up, t_down)
-    return sat16(rshift_round(t + np.asarray(bias, dtype=np.int64), BIAS_FRAC_BITS)).astype(np.int16)
+    return sat16(rshift_round(t + bias, BIAS_FRAC_BITS)).astype(np.int16)

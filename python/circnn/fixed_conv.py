@@ -55,16 +55,8 @@ def _spectral_sums(weight, spectra, stride, out_h, out_w):
     for a in range(kh):
         for b in range(kw):
             xs = spectra[:, a:a + (out_h - 1) * stride + 1:stride, b:b + (out_w - 1) * stride + 1:stride]
-            w = weight[a, b]
-            acc[..., 0] += np.einsum("pq,bhwq->bhwp", w[..., 0], xs[..., 0])
-            acc[..., 1] += np.einsum("pq,bhwq->bhwp", w[..., 1], xs[..., 1])
-            if k > 2:
-                wr, wi = w[..., 2::2], w[..., 3::2]
-                xr, xi = xs[..., 2::2], xs[..., 3::2]
-                acc[..., 2::2] += (np.einsum("pqf,bhwqf->bhwpf", wr, xr)
-                                   - np.einsum("pqf,bhwqf->bhwpf", wi, xi))
-                acc[..., 3::2] += (np.einsum("pqf,bhwqf->bhwpf", wr, xi)
-                                   + np.einsum("pqf,bhwqf->bhwpf", wi, xr))
+            sums = fixed.spectral_sums(weight[a, b], xs.reshape(-1, q, k))
+            acc += sums.reshape(batch, out_h, out_w, p, k)
     return acc
 
 

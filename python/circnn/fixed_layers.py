@@ -37,6 +37,15 @@ def _bias(bias, count):
     return bias.astype(np.int64)
 
 
+def _exact_products(sums, terms):
+    """float64 sums of int16 x int16 products -> int64.  Exact (BLAS speed, no
+    rounding): each product is an integer of magnitude <= 2^30 and a sum of
+    fewer than 2^23 of them stays an integer below 2^53."""
+    if terms >= 1 << 23:
+        raise ValueError(f"{terms} terms per sum: float64 would not be exact")
+    return np.rint(sums).astype(np.int64)
+
+
 def _output_stage(acc, weight_exp, bias, relu):
     y = requant_q15(acc, int(weight_exp), bias)
     if relu:
@@ -51,7 +60,7 @@ def dense_q15(weight, weight_exp, x, bias=None, relu=False):
     out_features, in_features = weight.shape
     if x.shape[1] != in_features:
         raise ValueError(f"x has {x.shape[1]} features, weight expects {in_features}")
-    acc = x.astype(np.int64) @ weight.astype(np.int64).T
+    acc = _exact_products(x.astype(np.float64) @ weight.astype(np.float64).T, in_features)
     return _output_stage(acc, weight_exp, _bias(bias, out_features), relu)
 
 
@@ -87,7 +96,8 @@ def conv2d_q15(weight, weight_exp, x, stride, pad_top, pad_left, out_h, out_w, b
     if x.shape[3] != in_c:
         raise ValueError(f"x has {x.shape[3]} channels, weight expects {in_c}")
     patches, _ = _patches(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, 0)
-    acc = np.einsum("nyxabi,abio->nyxo", patches, weight.astype(np.int64))
+    sums = np.tensordot(patches.astype(np.float64), weight.astype(np.float64), axes=3)
+    acc = _exact_products(sums, kernel_h * kernel_w * in_c)
     return _output_stage(acc, weight_exp, _bias(bias, out_c), relu)
 
 
