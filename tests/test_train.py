@@ -72,6 +72,21 @@ def test_fft_helpers_match_numpy(rng, dtype):
     assert np.abs(T.rfft(x)).max() > 0
 
 
+def test_numpy_fft_fallback_gives_the_same_training_numbers(rng, monkeypatch):
+    layer = L.BlockCirculantConv2d(8, 8, 3, 4, seed=rng)
+    x = rng.standard_normal((2, 5, 5, 8)).astype(np.float32)
+    dy = rng.standard_normal((2, 5, 5, 8)).astype(np.float32)
+    results = []
+    for fftw in (T.pyfftw, None):
+        monkeypatch.setattr(T, "pyfftw", fftw)
+        op = T.make_op(layer, np.float32, "fft")
+        y = op.forward(x, True)
+        results.append((y, op.backward(dy), op.grads["weight"]))
+        assert all(a.dtype == np.float32 for a in results[-1][:2])
+    for a, b in zip(*results):
+        assert_close(a, b, 1e-5)
+
+
 def test_dense_blocks_is_circulant_dense_matrix(rng):
     w = rng.standard_normal((2, 3, 3, 3, 8))   # 21 x 17 at k = 8: 3 x 3 blocks
     got = T.dense_blocks(w, 21, 17)
