@@ -1,9 +1,9 @@
 /*
  * Block-circulant dense layer, f32 (contract: circnn/bc_dense.h).
  *
- * 1. The input blocks are transformed up to 16 at a time (fft_common.h: 4
- *    lanes per vector, up to 4 vectors), which the compiler turns into SIMD
- *    code, into xspec.
+ * 1. The input blocks are transformed into xspec up to 16 at a time
+ *    (fft_common.h: 4 lanes per vector, up to 4 vectors) where the compiler
+ *    has a 16-byte vector type for the target, else one by one.
  * 2. For each output block i the spectral products are summed over the
  *    input blocks j as two plain elementwise sums on the packed reals,
  *        A += w_ij * X_j    and    B += w_ij * swap(X_j)
@@ -11,8 +11,8 @@
  *    kept in xswap), 16 reals at a time in registers.  The complex products
  *    follow once per output block: Re = A[2b] - A[2b+1], Im = B[2b] + B[2b+1],
  *    and the real DC and Nyquist bins are A[0] and A[1].
- * 3. The summed spectra go through the inverse transforms up to 16 at a
- *    time; the 1/k of the inverse is applied with the bias, then the ReLU.
+ * 3. The summed spectra go through the inverse transforms, batched as in
+ *    1; the 1/k of the inverse is applied with the bias, then the ReLU.
  */
 #include "circnn/bc_dense.h"
 #include "circnn/fft.h"
@@ -22,46 +22,72 @@
 #define LANES CIRCNN_F32_LANES
 /* Scratch is 8-byte aligned; the buffers start on a 64-byte boundary. */
 #define ALIGN_FLOATS 16u
-/* The batched transforms take at most this many floats per buffer. */
+/* A batched transform takes at most this many floats per buffer. */
 #define BATCH_FLOATS 4096u
 
-/* Groups of 4 blocks per batched transform for block size k. */
-static uint32_t max_groups(uint32_t k)
+/*
+ * Groups of 4 blocks per batched transform: as many as the blocks of the
+ * layer can fill, at most CIRCNN_F32_MAX_GROUPS and BATCH_FLOATS / (4k).
+ * A function of the shape only, so that the scratch size is the same for
+ * every target (the model runtime checks the exporter's arena figure).
+ */
+static uint32_t batch_groups(uint32_t p, uint32_t q, uint32_t k)
 {
-    uint32_t g = BATCH_FLOATS / (LANES * k);
+    uint32_t blocks = p > q ? p : q;
+    uint32_t g = (blocks + LANES - 1) / LANES, cap = BATCH_FLOATS / (LANES * k);
     if (g > CIRCNN_F32_MAX_GROUPS) g = CIRCNN_F32_MAX_GROUPS;
+    if (g > cap) g = cap;
     return g < 1 ? 1 : g;
 }
 
+/*
+ * Scratch: the input spectra, the same with pairs swapped (q * k floats
+ * each), and two batch buffers of 4 * groups * k floats (staged inputs and
+ * work area; summed spectra and inverse outputs).
+ */
 size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_features,
                                          uint32_t block_size)
 {
-    (void)out_features;
-    size_t spectra = (size_t)circnn_blocks(in_features, block_size) * block_size;
-    size_t batch = (size_t)LANES * max_groups(block_size) * block_size;
-    return circnn_align8((2 * spectra + 3 * batch + ALIGN_FLOATS) * sizeof(float));
+    uint32_t p = circnn_blocks(out_features, block_size), q = circnn_blocks(in_features, block_size);
+    size_t spectra = (size_t)q * block_size;
+    size_t batch = (size_t)LANES * batch_groups(p, q, block_size) * block_size;
+    return circnn_align8((2 * spectra + 2 * batch + ALIGN_FLOATS) * sizeof(float));
 }
 
 #if CIRCNN_HAVE_V4
 
 /* spec[0..16) = the complex products of 16 reals of one output block, from
- * the sums A and B of the top over `count` rows (stride apart); A itself
- * goes to a[0..16) when a is not NULL. */
+ * the sums A and B of the top over `count` rows (stride apart), taken two
+ * rows at a time; A itself goes to a[0..16) when a is not NULL. */
 static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
                   uint32_t count, uint32_t stride, float *restrict spec, float *restrict a)
 {
     v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
-    for (uint32_t r = 0; r < count; r++) {
-        size_t o = (size_t)r * stride;
-        v4 w0 = ld(w + o), w1 = ld(w + o + 4), w2 = ld(w + o + 8), w3 = ld(w + o + 12);
-        a0 += w0 * ld(x + o);
-        b0 += w0 * ld(xs + o);
-        a1 += w1 * ld(x + o + 4);
-        b1 += w1 * ld(xs + o + 4);
-        a2 += w2 * ld(x + o + 8);
-        b2 += w2 * ld(xs + o + 8);
-        a3 += w3 * ld(x + o + 12);
-        b3 += w3 * ld(xs + o + 12);
+    const float *wr = w, *xr = x, *sr = xs;
+    uint32_t r = 0;
+    for (; r + 2 <= count; r += 2, wr += 2 * stride, xr += 2 * stride, sr += 2 * stride) {
+        const float *wu = wr + stride, *xu = xr + stride, *su = sr + stride;
+        v4 w0 = ld(wr), w1 = ld(wr + 4), w2 = ld(wr + 8), w3 = ld(wr + 12);
+        v4 u0 = ld(wu), u1 = ld(wu + 4), u2 = ld(wu + 8), u3 = ld(wu + 12);
+        a0 += w0 * ld(xr) + u0 * ld(xu);
+        b0 += w0 * ld(sr) + u0 * ld(su);
+        a1 += w1 * ld(xr + 4) + u1 * ld(xu + 4);
+        b1 += w1 * ld(sr + 4) + u1 * ld(su + 4);
+        a2 += w2 * ld(xr + 8) + u2 * ld(xu + 8);
+        b2 += w2 * ld(sr + 8) + u2 * ld(su + 8);
+        a3 += w3 * ld(xr + 12) + u3 * ld(xu + 12);
+        b3 += w3 * ld(sr + 12) + u3 * ld(su + 12);
+    }
+    if (r < count) {
+        v4 w0 = ld(wr), w1 = ld(wr + 4), w2 = ld(wr + 8), w3 = ld(wr + 12);
+        a0 += w0 * ld(xr);
+        b0 += w0 * ld(sr);
+        a1 += w1 * ld(xr + 4);
+        b1 += w1 * ld(sr + 4);
+        a2 += w2 * ld(xr + 8);
+        b2 += w2 * ld(sr + 8);
+        a3 += w3 * ld(xr + 12);
+        b3 += w3 * ld(sr + 12);
     }
     /* [a0 - a1, b0 + b1, a2 - a3, b2 + b3] from a = [a0 a1 a2 a3], b likewise */
     v4 as[4] = {a0, a1, a2, a3}, bs[4] = {b0, b1, b2, b3};
@@ -74,42 +100,43 @@ static void mac16(const float *restrict w, const float *restrict x, const float 
     }
 }
 
-/* xs = x with the two reals of each pair exchanged; count is a multiple of 4. */
-static void swap_pairs(const float *restrict x, float *restrict xs, size_t count)
-{
-    for (size_t t = 0; t < count; t += 4) {
-        v4 v = ld(x + t);
-        st(xs + t, SHUF(v, v, 1, 0, 3, 2));
-    }
-}
-
 #else
 
-/* The same in plain C: four groups of four independent sums, the shape
- * that compilers vectorise. */
+/* The same in plain C, with the same operations in the same order (so that
+ * every target gets bit-identical results). */
 static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
                   uint32_t count, uint32_t stride, float *restrict spec, float *restrict araw)
 {
-    float a[4][4] = {{0}}, b[4][4] = {{0}};
-    for (uint32_t r = 0; r < count; r++) {
+    float a[16] = {0}, b[16] = {0};
+    uint32_t r = 0;
+    for (; r + 2 <= count; r += 2) {
         const float *wr = w + (size_t)r * stride, *xr = x + (size_t)r * stride,
                     *sr = xs + (size_t)r * stride;
-        for (uint32_t g = 0; g < 4; g++)
-            for (uint32_t t = 0; t < 4; t++) {
-                a[g][t] += wr[4 * g + t] * xr[4 * g + t];
-                b[g][t] += wr[4 * g + t] * sr[4 * g + t];
-            }
-    }
-    for (uint32_t g = 0; g < 4; g++)
-        for (uint32_t t = 0; t < 4; t += 2) {
-            spec[4 * g + t] = a[g][t] - a[g][t + 1];
-            spec[4 * g + t + 1] = b[g][t] + b[g][t + 1];
+        const float *wu = wr + stride, *xu = xr + stride, *su = sr + stride;
+        for (uint32_t t = 0; t < 16; t++) {
+            a[t] += wr[t] * xr[t] + wu[t] * xu[t];
+            b[t] += wr[t] * sr[t] + wu[t] * su[t];
         }
+    }
+    if (r < count) {
+        const float *wr = w + (size_t)r * stride, *xr = x + (size_t)r * stride,
+                    *sr = xs + (size_t)r * stride;
+        for (uint32_t t = 0; t < 16; t++) {
+            a[t] += wr[t] * xr[t];
+            b[t] += wr[t] * sr[t];
+        }
+    }
+    for (uint32_t t = 0; t < 16; t += 2) {
+        spec[t] = a[t] - a[t + 1];
+        spec[t + 1] = b[t] + b[t + 1];
+    }
     if (araw)
-        for (uint32_t g = 0; g < 4; g++)
-            for (uint32_t t = 0; t < 4; t++) araw[4 * g + t] = a[g][t];
+        for (uint32_t t = 0; t < 16; t++) araw[t] = a[t];
 }
 
+#endif
+
+/* xs = x with the two reals of each pair exchanged. */
 static void swap_pairs(const float *restrict x, float *restrict xs, size_t count)
 {
     for (size_t t = 0; t < count; t += 2) {
@@ -117,8 +144,6 @@ static void swap_pairs(const float *restrict x, float *restrict xs, size_t count
         xs[t + 1] = x[t];
     }
 }
-
-#endif
 
 /* The summed spectrum of one output block (weights w = weight + i * q * k). */
 static void mac_block(const float *restrict w, const float *restrict x,
@@ -178,71 +203,75 @@ static void output_rows(const float *restrict v, const float *restrict bias, flo
         for (uint32_t t = 0; t < count; t++) y[t] = y[t] < 0.0f ? 0.0f : y[t];
 }
 
-/* Groups of four for `remaining` blocks, at most `most`. */
-static uint32_t groups_for(uint32_t remaining, uint32_t most)
+/* The next batch of `remaining` blocks: returns its number of blocks and
+ * sets *groups to the groups of four of its transform (at most `most`); a
+ * batch of one block is transformed alone. */
+static uint32_t next_batch(uint32_t remaining, uint32_t most, uint32_t *groups)
 {
     uint32_t g = (remaining + LANES - 1) / LANES;
-    return g < most ? g : most;
+    if (g > most) g = most;
+    *groups = g;
+    if (g == 0) return 1;
+    return remaining < LANES * g ? remaining : LANES * g;
 }
 
 void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, float *y,
                          void *scratch)
 {
     const uint32_t n = layer->in_features, m = layer->out_features, k = layer->block_size;
-    const uint32_t p = circnn_blocks(m, k), q = circnn_blocks(n, k), most = max_groups(k);
+    const uint32_t p = circnn_blocks(m, k), q = circnn_blocks(n, k), groups = batch_groups(p, q, k);
+    /* Without vector code the blocks are transformed one by one. */
+    const uint32_t most = CIRCNN_HAVE_V4 ? groups : 0;
     const float *bias = layer->bias;
     const int relu = layer->relu != 0;
     float *base = (float *)scratch;
     base += (ALIGN_FLOATS - ((uintptr_t)base / sizeof(float)) % ALIGN_FLOATS) % ALIGN_FLOATS;
-    const size_t qk = (size_t)q * k, batch = (size_t)LANES * most * k;
+    const size_t qk = (size_t)q * k, batch = (size_t)LANES * groups * k;
     float *xspec = base;          /* q * k: spectra of the input blocks */
     float *xswap = xspec + qk;    /* q * k: the same, pairs swapped */
-    float *rows = xswap + qk;     /* batch: staged inputs, or summed spectra */
-    float *out = rows + batch;    /* batch: transformed rows */
-    float *work = out + batch;    /* batch: the transforms' work area */
+    float *buf_a = xswap + qk;    /* batch: staged inputs; summed spectra */
+    float *buf_b = buf_a + batch; /* batch: work area; inverse outputs */
 
     /* 1. Forward transforms.  A batch whose rows are all inside x is read
-     * from x and written to xspec directly; otherwise it is staged in rows
+     * from x and written to xspec directly; otherwise it is staged in buf_a
      * with the zero padding.  A lone last block is done on its own. */
     for (uint32_t j0 = 0; j0 < q;) {
-        uint32_t g = groups_for(q - j0, most), count = q - j0;
-        size_t c0 = (size_t)j0 * k, span = (size_t)LANES * g * k;
-        if (count > LANES * g) count = LANES * g;
-        if (count == LANES * g && c0 + span <= n) {
-            circnn_rfft_f32_rows(x + c0, xspec + c0, work, k, g);
+        uint32_t g, count = next_batch(q - j0, most, &g);
+        size_t c0 = (size_t)j0 * k, span = count == 1 ? k : (size_t)LANES * g * k;
+        if (count > 1 && count == LANES * g && c0 + span <= n) {
+            circnn_rfft_f32_rows(x + c0, xspec + c0, xswap + c0, buf_b, k, g);
         } else {
             size_t valid = n - c0 < span ? n - c0 : span;
-            for (size_t t = 0; t < valid; t++) rows[t] = x[c0 + t];
-            for (size_t t = valid; t < span; t++) rows[t] = 0.0f;
+            for (size_t t = 0; t < valid; t++) buf_a[t] = x[c0 + t];
+            for (size_t t = valid; t < span; t++) buf_a[t] = 0.0f;
             if (count == 1) {
-                circnn_rfft_f32(rows, xspec + c0, k);
+                circnn_rfft_f32(buf_a, xspec + c0, k);
             } else {
-                circnn_rfft_f32_rows(rows, out, work, k, g);
-                for (size_t t = 0; t < (size_t)count * k; t++) xspec[c0 + t] = out[t];
+                circnn_rfft_f32_rows(buf_a, buf_a, NULL, buf_b, k, g);
+                for (size_t t = 0; t < (size_t)count * k; t++) xspec[c0 + t] = buf_a[t];
             }
+            swap_pairs(xspec + c0, xswap + c0, (size_t)count * k);
         }
         j0 += count;
     }
-    swap_pairs(xspec, xswap, qk);
 
     /* 2 and 3. Multiply-accumulate and inverse transforms, a batch of
      * output blocks at a time (a lone last block on its own). */
     const float inv_k = 1.0f / (float)k;
     for (uint32_t i0 = 0; i0 < p;) {
-        uint32_t g = groups_for(p - i0, most), count = p - i0;
-        if (count > LANES * g) count = LANES * g;
+        uint32_t g, count = next_batch(p - i0, most, &g);
         for (uint32_t l = 0; l < count; l++)
-            mac_block(layer->weight + (size_t)(i0 + l) * qk, xspec, xswap, q, k, rows + (size_t)l * k);
+            mac_block(layer->weight + (size_t)(i0 + l) * qk, xspec, xswap, q, k, buf_a + (size_t)l * k);
         if (count == 1) {
-            circnn_irfft_f32(rows, out, k);
+            circnn_irfft_f32(buf_a, buf_b, k);
             uint32_t r0 = i0 * k;
-            output_rows(out, bias ? bias + r0 : NULL, 1.0f, relu, y + r0, block_count(i0, k, m));
+            output_rows(buf_b, bias ? bias + r0 : NULL, 1.0f, relu, y + r0, block_count(i0, k, m));
         } else {
-            for (size_t t = (size_t)count * k; t < (size_t)LANES * g * k; t++) rows[t] = 0.0f;
-            circnn_irfft_f32_rows_unscaled(rows, out, work, k, g);
+            for (size_t t = (size_t)count * k; t < (size_t)LANES * g * k; t++) buf_a[t] = 0.0f;
+            circnn_irfft_f32_rows_unscaled(buf_a, buf_b, k, g);
             for (uint32_t l = 0; l < count; l++) {
                 uint32_t r0 = (i0 + l) * k;
-                output_rows(out + (size_t)l * k, bias ? bias + r0 : NULL, inv_k, relu, y + r0,
+                output_rows(buf_b + (size_t)l * k, bias ? bias + r0 : NULL, inv_k, relu, y + r0,
                             block_count(i0 + l, k, m));
             }
         }

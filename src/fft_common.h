@@ -28,7 +28,8 @@ static inline uint32_t circnn_bitrev(uint32_t i, uint32_t bits)
 
 /*
  * f32 transforms of CIRCNN_F32_LANES = 4 sequences at once (fft_f32.c), for
- * the block-circulant layers.  No two buffers may overlap.
+ * the block-circulant layers.  Unless said otherwise, no two buffers may
+ * overlap.
  *
  * Lane layout: value s of sequence l at buf[s * CIRCNN_F32_LANES + l].
  * circnn_rfft_f32_lanes: n reals per lane in, packed spectra (fft.h) out;
@@ -37,28 +38,33 @@ static inline uint32_t circnn_bitrev(uint32_t i, uint32_t bits)
  * circnn_irfft_f32's (no 1/n); in is overwritten.
  *
  * Row layout: 4 * groups sequences (1 <= groups <= CIRCNN_F32_MAX_GROUPS),
- * sequence l at rows + l * n; work holds 4 * groups * n floats.  The
+ * sequence l at rows + l * n; the buffers hold 4 * groups * n floats.  The
  * transposes to and from the lane layout are done inside.
- * circnn_rfft_f32_rows: the rows of n reals -> packed spectra in out.
+ * circnn_rfft_f32_rows: the rows of n reals -> packed spectra in out (which
+ * may be rows itself), and in swapped (unless NULL) the same with the two
+ * reals of each pair exchanged; work is overwritten.
  * circnn_irfft_f32_rows_unscaled: packed spectra -> rows of n reals in out,
- * n times circnn_irfft_f32's (no 1/n); spec is left unchanged.
+ * n times circnn_irfft_f32's (no 1/n); spec is overwritten.
  */
 #define CIRCNN_F32_LANES 4u
 #define CIRCNN_F32_MAX_GROUPS 4u
 
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n);
 void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n);
-void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups);
-void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, uint32_t n,
-                                    uint32_t groups);
+void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
+                          uint32_t groups);
+void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups);
 
 /*
  * Four floats as one value for the f32 code (fft_f32.c, bc_dense_f32.c):
- * GCC's and Clang's 16-byte vector type, SSE2 on x86-64, NEON on AArch64,
- * plain code elsewhere.  Other compilers (or -DCIRCNN_NO_VECTOR_EXT) get
- * CIRCNN_HAVE_V4 0 and the generic C code.
+ * GCC's and Clang's 16-byte vector type, on targets with IEEE 16-byte SIMD
+ * (SSE2 on x86-64, Advanced SIMD on AArch64).  Other targets (Cortex-M among
+ * them) and other compilers, or -DCIRCNN_NO_VECTOR_EXT, get CIRCNN_HAVE_V4 0
+ * and the generic C code.  Both do the same float operations in the same
+ * order, so every target computes bit-identical results.
  */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(CIRCNN_NO_VECTOR_EXT)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(CIRCNN_NO_VECTOR_EXT) && \
+    (defined(__SSE2__) || defined(__aarch64__))
 #define CIRCNN_HAVE_V4 1
 
 typedef float v4 __attribute__((vector_size(16)));

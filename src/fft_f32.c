@@ -353,19 +353,21 @@ static inline void v4_bfly4(float *a, size_t o, size_t re, size_t im, const v4 *
     }
 }
 
-/* complex_stages on 4G lanes. */
-static void v4_stages(float *z, uint32_t m, int inverse, uint32_t G)
+/* complex_stages on 4G lanes; done: the stages up to that length were
+ * already done (rows_to_lanes_bitrev_first), 1 for none. */
+static void v4_stages(float *z, uint32_t m, int inverse, uint32_t G, uint32_t done)
 {
     const size_t e = (size_t)8 * G;
     const size_t re = inverse ? (size_t)4 * G : 0, im = inverse ? 0 : (size_t)4 * G;
     uint32_t len = 4;
     if (circnn_log2u(m) & 1u) {
-        v4_stage2(z, m, G);
+        if (done < 2) v4_stage2(z, m, G);
         len = 8;
     }
     for (; len <= m; len <<= 2) {
         uint32_t q = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len;
         size_t o = e * q;
+        if (len <= done) continue;
         for (uint32_t g = 0; g < m; g += len) v4_bfly4(z + e * g, o, re, im, NULL, G);
         for (uint32_t j = 1; j < q; j++) {
             v4 w[6];
@@ -377,6 +379,18 @@ static void v4_stages(float *z, uint32_t m, int inverse, uint32_t G)
             }
             for (uint32_t g = j; g < m; g += len) v4_bfly4(z + e * g, o, re, im, w, G);
         }
+    }
+}
+
+/* bitrev_copy for 4G lanes. */
+static void v4_bitrev_copy(const float *in, float *out, uint32_t m, uint32_t G)
+{
+    const size_t e = (size_t)8 * G;
+    uint32_t bits = circnn_log2u(m);
+    for (uint32_t t = 0; t < m; t++) {
+        const float *src = in + e * t;
+        float *dst = out + e * (m == 1 ? 0 : bitrev16(t, bits));
+        for (size_t u = 0; u < e; u += 4) st(dst + u, ld(src + u));
     }
 }
 
@@ -442,8 +456,8 @@ static void v4_split_inverse(float *z, uint32_t m, uint32_t n, uint32_t G)
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
-    bitrev_copy(in, out, m, 4);
-    v4_stages(out, m, 0, 1);
+    v4_bitrev_copy(in, out, m, 1);
+    v4_stages(out, m, 0, 1, 1);
     v4_split_forward(out, m, n, 1);
 }
 
@@ -451,8 +465,8 @@ void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
     v4_split_inverse(in, m, n, 1);
-    bitrev_copy(in, out, m, 4);
-    v4_stages(out, m, 1, 1);
+    v4_bitrev_copy(in, out, m, 1);
+    v4_stages(out, m, 1, 1, 1);
 }
 
 /* Transpose the 4 x 4 matrix whose rows are a, b, c, d. */
@@ -466,23 +480,75 @@ static inline void transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
     *d = SHUF(t1, t3, 2, 3, 6, 7);
 }
 
-/* 4G rows of n reals -> lane layout, the complex values in bit-reversed order. */
-static void rows_to_lanes_bitrev(const float *rows, float *z, uint32_t n, uint32_t G)
+/* The complex values t, t + 1 of the 4 rows at r (n reals apart), as the
+ * real and imaginary vectors of t (*r0, *i0) and t + 1 (*r1, *i1). */
+static inline void load_pairs(const float *r, uint32_t n, uint32_t t, v4 *r0, v4 *i0, v4 *r1,
+                              v4 *i1)
+{
+    *r0 = ld(r + 2 * t);
+    *i0 = ld(r + n + 2 * t);
+    *r1 = ld(r + 2 * (size_t)n + 2 * t);
+    *i1 = ld(r + 3 * (size_t)n + 2 * t);
+    transpose4(r0, i0, r1, i1);
+}
+
+/*
+ * 4G rows of n reals -> lane layout with the complex values in bit-reversed
+ * order, and the first stage of v4_stages done on the way (m >= 8): the
+ * radix-2 stage pairs t and t + m/2, which land at rev(t) and rev(t) + 1;
+ * the first radix-4 stage takes t, t + m/2, t + m/4, t + 3m/4, which land at
+ * rev(t) + 0..3.  Returns the length of the stage done.
+ */
+static uint32_t rows_to_lanes_bitrev_first(const float *rows, float *z, uint32_t n, uint32_t G)
 {
     const size_t e = (size_t)8 * G, h = (size_t)4 * G;
     uint32_t m = n / 2, bits = circnn_log2u(m);
-    for (uint32_t t = 0; t < m; t += 2) {
+    if (bits & 1u) {
+        for (uint32_t t = 0; t < m / 2; t += 2) {
+            float *z0 = z + e * bitrev16(t, bits), *z1 = z + e * bitrev16(t + 1, bits);
+            for (uint32_t u = 0; u < G; u++) {
+                const float *r = rows + (size_t)4 * u * n;
+                v4 ar0, ai0, ar1, ai1, br0, bi0, br1, bi1;
+                load_pairs(r, n, t, &ar0, &ai0, &ar1, &ai1);
+                load_pairs(r, n, t + m / 2, &br0, &bi0, &br1, &bi1);
+                float *p0 = z0 + 4 * u, *p1 = z1 + 4 * u;
+                st(p0, ar0 + br0);
+                st(p0 + h, ai0 + bi0);
+                st(p0 + e, ar0 - br0);
+                st(p0 + e + h, ai0 - bi0);
+                st(p1, ar1 + br1);
+                st(p1 + h, ai1 + bi1);
+                st(p1 + e, ar1 - br1);
+                st(p1 + e + h, ai1 - bi1);
+            }
+        }
+        return 2;
+    }
+    for (uint32_t t = 0; t < m / 4; t += 2) {
         float *z0 = z + e * bitrev16(t, bits), *z1 = z + e * bitrev16(t + 1, bits);
         for (uint32_t u = 0; u < G; u++) {
-            const float *r = rows + (size_t)4 * u * n + 2 * t;
-            v4 a = ld(r), b = ld(r + n), c = ld(r + 2 * (size_t)n), d = ld(r + 3 * (size_t)n);
-            transpose4(&a, &b, &c, &d);  /* re t, im t, re t+1, im t+1 */
-            st(z0 + 4 * u, a);
-            st(z0 + h + 4 * u, b);
-            st(z1 + 4 * u, c);
-            st(z1 + h + 4 * u, d);
+            const float *r = rows + (size_t)4 * u * n;
+            v4 ar[2], ai[2], br[2], bi[2], cr[2], ci[2], dr[2], di[2];
+            load_pairs(r, n, t, &ar[0], &ai[0], &ar[1], &ai[1]);
+            load_pairs(r, n, t + m / 2, &br[0], &bi[0], &br[1], &bi[1]);
+            load_pairs(r, n, t + m / 4, &cr[0], &ci[0], &cr[1], &ci[1]);
+            load_pairs(r, n, t + 3 * (m / 4), &dr[0], &di[0], &dr[1], &di[1]);
+            for (uint32_t v = 0; v < 2; v++) {  /* bfly4_unit, forward */
+                float *p = (v ? z1 : z0) + 4 * u;
+                v4 c0r = ar[v] + br[v], c0i = ai[v] + bi[v], c1r = ar[v] - br[v], c1i = ai[v] - bi[v];
+                v4 sr = cr[v] + dr[v], si = ci[v] + di[v], er = cr[v] - dr[v], ei = ci[v] - di[v];
+                st(p, c0r + sr);
+                st(p + h, c0i + si);
+                st(p + 2 * e, c0r - sr);
+                st(p + 2 * e + h, c0i - si);
+                st(p + e, c1r + ei);
+                st(p + e + h, c1i - er);
+                st(p + 3 * e, c1r - ei);
+                st(p + 3 * e + h, c1i + er);
+            }
         }
     }
+    return 4;
 }
 
 /* 4G rows of n reals -> lane layout, natural order. */
@@ -503,40 +569,54 @@ static void rows_to_lanes(const float *rows, float *z, uint32_t n, uint32_t G)
     }
 }
 
-/* Lane layout -> 4G rows of n reals. */
-static void lanes_to_rows(const float *z, float *rows, uint32_t n, uint32_t G)
+/* Lane layout -> 4G rows of n reals; and the same with the two reals of
+ * each pair exchanged to swapped, unless it is NULL. */
+static void lanes_to_rows(const float *z, float *rows, float *swapped, uint32_t n, uint32_t G)
 {
     const size_t e = (size_t)8 * G, h = (size_t)4 * G;
     for (uint32_t s = 0; s < n; s += 4) {
         const float *z0 = z + e * (s / 2), *z1 = z0 + e;
         for (uint32_t u = 0; u < G; u++) {
-            float *r = rows + (size_t)4 * u * n + s;
+            size_t o = (size_t)4 * u * n + s;
             v4 a = ld(z0 + 4 * u), b = ld(z0 + h + 4 * u), c = ld(z1 + 4 * u), d = ld(z1 + h + 4 * u);
             transpose4(&a, &b, &c, &d);
-            st(r, a);
-            st(r + n, b);
-            st(r + 2 * (size_t)n, c);
-            st(r + 3 * (size_t)n, d);
+            st(rows + o, a);
+            st(rows + o + n, b);
+            st(rows + o + 2 * (size_t)n, c);
+            st(rows + o + 3 * (size_t)n, d);
+            if (swapped) {
+                st(swapped + o, SHUF(a, a, 1, 0, 3, 2));
+                st(swapped + o + n, SHUF(b, b, 1, 0, 3, 2));
+                st(swapped + o + 2 * (size_t)n, SHUF(c, c, 1, 0, 3, 2));
+                st(swapped + o + 3 * (size_t)n, SHUF(d, d, 1, 0, 3, 2));
+            }
         }
     }
 }
 
-void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
+void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
+                          uint32_t groups)
 {
     uint32_t m = n / 2;
-    if (n < 4) {
-        for (uint32_t l = 0; l < 4 * groups; l++)
-            circnn_rfft_f32(rows + (size_t)l * n, out + (size_t)l * n, n);
+    if (n < 16) {
+        for (uint32_t l = 0; l < 4 * groups; l++) {
+            float *o = out + (size_t)l * n;
+            circnn_rfft_f32(rows + (size_t)l * n, o, n);
+            if (swapped)
+                for (uint32_t s = 0; s < n; s += 2) {
+                    swapped[(size_t)l * n + s] = o[s + 1];
+                    swapped[(size_t)l * n + s + 1] = o[s];
+                }
+        }
         return;
     }
-    rows_to_lanes_bitrev(rows, work, n, groups);
-    v4_stages(work, m, 0, groups);
+    uint32_t done = rows_to_lanes_bitrev_first(rows, work, n, groups);
+    v4_stages(work, m, 0, groups, done);
     v4_split_forward(work, m, n, groups);
-    lanes_to_rows(work, out, n, groups);
+    lanes_to_rows(work, out, swapped, n, groups);
 }
 
-void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, uint32_t n,
-                                    uint32_t groups)
+void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
 {
     uint32_t m = n / 2;
     if (n < 4) {
@@ -548,9 +628,9 @@ void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, 
     }
     rows_to_lanes(spec, out, n, groups);
     v4_split_inverse(out, m, n, groups);
-    bitrev_copy(out, work, m, 4 * groups);
-    v4_stages(work, m, 1, groups);
-    lanes_to_rows(work, out, n, groups);
+    v4_bitrev_copy(out, spec, m, groups);
+    v4_stages(spec, m, 1, groups, 1);
+    lanes_to_rows(spec, out, NULL, n, groups);
 }
 
 #else /* generic code */
@@ -583,25 +663,31 @@ static void lanes_to_rows(const float *z, float *rows, uint32_t n, uint32_t L)
         for (uint32_t l = 0; l < L; l++) rows[(size_t)l * n + s] = z[(size_t)s * L + l];
 }
 
-void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
+void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
+                          uint32_t groups)
 {
     uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
-    rows_to_lanes(rows, out, n, L);
-    bitrev_copy(out, work, m, L);
-    complex_stages(work, m, 0, L);
-    split_forward(work, m, n, L);
-    lanes_to_rows(work, out, n, L);
+    rows_to_lanes(rows, work, n, L);
+    bitrev_copy(work, out, m, L);  /* rows has been read: out may be rows */
+    complex_stages(out, m, 0, L);
+    split_forward(out, m, n, L);
+    lanes_to_rows(out, work, n, L);
+    for (size_t s = 0; s < (size_t)L * n; s++) out[s] = work[s];
+    if (swapped)
+        for (size_t s = 0; s < (size_t)L * n; s += 2) {
+            swapped[s] = out[s + 1];
+            swapped[s + 1] = out[s];
+        }
 }
 
-void circnn_irfft_f32_rows_unscaled(const float *spec, float *out, float *work, uint32_t n,
-                                    uint32_t groups)
+void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
 {
     uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
     rows_to_lanes(spec, out, n, L);
     split_inverse(out, m, n, L);
-    bitrev_copy(out, work, m, L);
-    complex_stages(work, m, 1, L);
-    lanes_to_rows(work, out, n, L);
+    bitrev_copy(out, spec, m, L);
+    complex_stages(spec, m, 1, L);
+    lanes_to_rows(spec, out, n, L);
 }
 
 #endif
