@@ -452,6 +452,51 @@ static void v4_split_inverse(float *z, uint32_t m, uint32_t n, uint32_t G)
     }
 }
 
+/*
+ * bitrev_copy for 4G lanes with the first stage of v4_stages done on the
+ * way, as in rows_to_lanes_bitrev_first (m >= 4; the parts are exchanged
+ * for the inverse).  Returns the length of the stage done.
+ */
+static uint32_t v4_bitrev_copy_first(const float *in, float *out, uint32_t m, int inverse,
+                                     uint32_t G)
+{
+    const size_t e = (size_t)8 * G;
+    const size_t re = inverse ? (size_t)4 * G : 0, im = inverse ? 0 : (size_t)4 * G;
+    uint32_t bits = circnn_log2u(m);
+    if (bits & 1u) {
+        for (uint32_t t = 0; t < m / 2; t++) {
+            const float *a = in + e * t, *b = in + e * (t + m / 2);
+            float *p = out + e * bitrev16(t, bits);
+            for (size_t u = 0; u < e; u += 4) {  /* both parts alike */
+                v4 x = ld(a + u), y = ld(b + u);
+                st(p + u, x + y);
+                st(p + e + u, x - y);
+            }
+        }
+        return 2;
+    }
+    for (uint32_t t = 0; t < m / 4; t++) {
+        const float *a = in + e * t, *b = in + e * (t + m / 2), *c = in + e * (t + m / 4),
+                    *d = in + e * (t + 3 * (m / 4));
+        float *p = out + e * bitrev16(t, bits);
+        for (uint32_t u = 0; u < 4 * G; u += 4) {  /* bfly4_unit */
+            v4 ar = ld(a + re + u), ai = ld(a + im + u), br = ld(b + re + u), bi = ld(b + im + u);
+            v4 cr = ld(c + re + u), ci = ld(c + im + u), dr = ld(d + re + u), di = ld(d + im + u);
+            v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
+            v4 sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
+            st(p + re + u, c0r + sr);
+            st(p + im + u, c0i + si);
+            st(p + 2 * e + re + u, c0r - sr);
+            st(p + 2 * e + im + u, c0i - si);
+            st(p + e + re + u, c1r + ei);
+            st(p + e + im + u, c1i - er);
+            st(p + 3 * e + re + u, c1r - ei);
+            st(p + 3 * e + im + u, c1i + er);
+        }
+    }
+    return 4;
+}
+
 /* The lane-layout interface (fft_common.h): G = 1. */
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
 {
@@ -628,8 +673,8 @@ void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_
     }
     rows_to_lanes(spec, out, n, groups);
     v4_split_inverse(out, m, n, groups);
-    v4_bitrev_copy(out, spec, m, groups);
-    v4_stages(spec, m, 1, groups, 1);
+    uint32_t done = v4_bitrev_copy_first(out, spec, m, 1, groups);
+    v4_stages(spec, m, 1, groups, done);
     lanes_to_rows(spec, out, NULL, n, groups);
 }
 
