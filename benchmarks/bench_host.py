@@ -20,10 +20,12 @@ side by side:
   (d) C      the C kernel's own time, without Python, from the timing program
              benchmarks/bench_host_c.c (built here with meson into build/bench).
 Everything runs single-threaded (the BLAS and FFTW thread counts are set to
-one).  Times are medians of repeated samples, in microseconds for the whole
-batch; (d), (a), (b), (c) and (c') are sampled in turn so that they see the
-same machine load.  Ratios: dense/call, fftw/call and mm/call compare the C layer
-with numpy at equal footing (both called from Python); call/C is the Python
+one).  Times are the CPU time of the thread (so that time-sharing on a
+loaded machine does not count; --wall for wall-clock time), medians of
+repeated samples, in microseconds for the whole batch; (d), (a), (b), (c) and (c') are sampled in turn so that they see the
+same machine load; the ratios are the medians over the rounds of each
+round's ratio.  dense/call, fftw/call and mm/call compare the C layer with
+numpy at equal footing (both called from Python); call/C is the Python
 overhead.
 """
 import argparse
@@ -67,9 +69,9 @@ def c_program(build_dir):
     return exe
 
 
-def run_c(exe, configs, reps):
+def run_c(exe, configs, reps, wall=False):
     """{(m, n, k, batch): median us} from one run of the C program."""
-    args = [exe, str(reps)]
+    args = [exe] + (["-w"] if wall else []) + [str(reps)]
     for m, n, k, batch in configs:
         args += [str(m), str(n), str(k), str(batch)]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -200,32 +202,39 @@ class Case:
                                   ("fftw", self.fftw_einsum()), ("mm", self.fftw_matmul()))}
 
 
-def loops_for(fn, min_seconds):
+def loops_for(fn, min_seconds, clock):
     """Number of calls of fn that last about min_seconds (at least one)."""
     fn()
-    t0 = time.perf_counter()
+    t0 = clock()
     fn()
-    dt = time.perf_counter() - t0
+    dt = clock() - t0
     return max(1, int(min_seconds / max(dt, 1e-9)) + 1)
 
 
-def time_case(case, exe, reps, min_seconds):
-    """Median us of (d), (a), (b), (c), (c'), sampled in turn: each round runs
+def time_case(case, exe, reps, min_seconds, wall=False):
+    """Times (us) of (d), (a), (b), (c), (c') in `reps` rounds: each round runs
     the C program once (the median of 3 of its own samples), then times each
-    Python implementation once, so that all see the same machine load."""
+    Python implementation once, so that all five see the same machine load.
+    Returns the median time of each and the median over the rounds of each
+    round's ratios (robust to a load that changes between rounds)."""
     fns = {"call": case.call, "dense": case.dense_mv, "fftw": case.fftw_einsum,
            "mm": case.fftw_matmul}
-    loops = {name: loops_for(fn, min_seconds) for name, fn in fns.items()}
+    clock = time.perf_counter if wall else time.thread_time
+    loops = {name: loops_for(fn, min_seconds, clock) for name, fn in fns.items()}
     key = (case.m, case.n, case.k, case.batch)
-    times = {name: [] for name in ("C",) + tuple(fns)}
+    rounds = []
     for _ in range(reps):
-        times["C"].append(run_c(exe, [key], 3)[key] * 1e-6)
+        t = {"C": run_c(exe, [key], 3, wall)[key]}
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(loops[name]):
                 fn()
-            times[name].append((time.perf_counter() - t0) / loops[name])
-    return {name: float(np.median(v)) * 1e6 for name, v in times.items()}
+            t[name] = (clock() - t0) / loops[name] * 1e6
+        rounds.append(t)
+    times = {name: float(np.median([r[name] for r in rounds])) for name in rounds[0]}
+    ratios = {f"{a}/{b}": float(np.median([r[a] / r[b] for r in rounds]))
+              for a, b in (("dense", "call"), ("fftw", "call"), ("mm", "call"), ("call", "C"))}
+    return times, ratios
 
 
 # ---------------------------------------------------------------------------
@@ -245,6 +254,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (about a minute)")
     ap.add_argument("--reps", type=int, default=None, help="samples per measurement (default 15, quick 5)")
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                    help="comma-separated m = n values (default %(default)s)")
+    ap.add_argument("--blocks", default=",".join(map(str, BLOCKS)),
+                    help="comma-separated block sizes k (default %(default)s)")
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)),
+                    help="comma-separated batch sizes (default %(default)s)")
+    ap.add_argument("--wall", action="store_true",
+                    help="wall-clock times instead of the thread's CPU time")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"),
                     help="meson build folder for the C timing program (default build/bench)")
     args = ap.parse_args()
@@ -255,11 +272,17 @@ def main():
     import circnn
     rng = np.random.default_rng(2024)
 
-    configs = [(s, s, k, b) for b in BATCHES for s in SIZES for k in BLOCKS]
+    def ints(text):
+        return [int(v) for v in text.split(",") if v.strip()]
+
+    configs = [(s, s, k, b) for b in ints(args.batches) for s in ints(args.sizes)
+               for k in ints(args.blocks)]
     print(f"circnn {circnn.__version__}, numpy {np.__version__}, {fft_backend()}")
     print(f"{cpu_name()}, {platform.system()} {platform.machine()}, Python {platform.python_version()}, "
-          f"single thread, medians of {reps} samples")
-    print("times in us for the whole batch; ratios against the C layer called from Python (call)")
+          f"single thread, medians of {reps} samples, "
+          f"{'wall-clock time' if args.wall else 'CPU time of the thread'}")
+    print("times in us for the whole batch (medians); ratios: medians over the rounds of each round's ratio,")
+    print("against the C layer called from Python (call); C is the kernel's own time (bench_host_c)")
     print()
     head = (f"{'batch':>5} {'m=n':>5} {'k':>4} | {'C':>9} {'call':>9} {'dense':>9} {'fftw':>9} {'mm':>9} | "
             f"{'dense/call':>10} {'fftw/call':>9} {'mm/call':>7} {'call/C':>6}")
@@ -270,12 +293,10 @@ def main():
         case = Case(m, n, k, batch, rng)
         for name, err in case.check().items():
             worst[name] = max(worst.get(name, 0.0), err)
-        t = time_case(case, exe, reps, min_seconds)
-        c_us = t["C"]
-        print(f"{batch:>5} {n:>5} {k:>4} | {c_us:>9.1f} {t['call']:>9.1f} {t['dense']:>9.1f} "
-              f"{t['fftw']:>9.1f} {t['mm']:>9.1f} | {t['dense'] / t['call']:>10.1f} "
-              f"{t['fftw'] / t['call']:>9.1f} {t['mm'] / t['call']:>7.1f} {t['call'] / c_us:>6.2f}",
-              flush=True)
+        t, r = time_case(case, exe, reps, min_seconds, args.wall)
+        print(f"{batch:>5} {n:>5} {k:>4} | {t['C']:>9.1f} {t['call']:>9.1f} {t['dense']:>9.1f} "
+              f"{t['fftw']:>9.1f} {t['mm']:>9.1f} | {r['dense/call']:>10.1f} "
+              f"{r['fftw/call']:>9.1f} {r['mm/call']:>7.1f} {r['call/C']:>6.2f}", flush=True)
         del case
     print()
     print("largest error against float64 (relative to max |y|): " +

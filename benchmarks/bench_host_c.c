@@ -1,14 +1,16 @@
 /*
  * bench_host_c - time circnn_bc_dense_f32 in C, without Python.
  *
- *     bench_host_c REPS M N K BATCH [M N K BATCH ...]
+ *     bench_host_c [-w] REPS M N K BATCH [M N K BATCH ...]
  *
  * For each layer (M outputs, N inputs, block size K) it builds random packed
  * weights, a bias and BATCH random inputs once, then times BATCH calls of
  * circnn_bc_dense_f32 (one per input row, as a batch is run on a
  * microcontroller) REPS times.  Each timed sample repeats the batch enough
  * times to last at least 0.2 ms, so the clock's resolution does not matter.
- * It prints one line per layer:
+ * Times are the CPU time of the thread (CLOCK_THREAD_CPUTIME_ID), which a
+ * loaded machine's time-sharing does not inflate; -w measures wall-clock
+ * time (CLOCK_MONOTONIC) instead.  It prints one line per layer:
  *
  *     M N K BATCH median_us min_us
  *
@@ -23,10 +25,16 @@
 
 #include "circnn/circnn.h"
 
+#ifdef CLOCK_THREAD_CPUTIME_ID
+static clockid_t clock_id = CLOCK_THREAD_CPUTIME_ID;
+#else
+static clockid_t clock_id = CLOCK_MONOTONIC;
+#endif
+
 static double now_us(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock_id, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
 }
 
@@ -109,8 +117,13 @@ static int bench(uint32_t m, uint32_t n, uint32_t k, uint32_t batch, int reps)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+        clock_id = CLOCK_MONOTONIC;
+        argv++;
+        argc--;
+    }
     if (argc < 6 || (argc - 2) % 4 != 0) {
-        fprintf(stderr, "usage: %s REPS M N K BATCH [M N K BATCH ...]\n", argv[0]);
+        fprintf(stderr, "usage: %s [-w] REPS M N K BATCH [M N K BATCH ...]\n", argv[0]);
         return 2;
     }
     int reps = atoi(argv[1]);
