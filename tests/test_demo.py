@@ -1,11 +1,9 @@
 """The main job end to end in its smoke profile: train, quantize, export, verify,
 run on emulated Cortex-M4F and M0+, summary and pictures; the figures agree."""
 import json
-import os
 import subprocess
 import sys
 
-import numpy as np
 
 import circnn
 

@@ -38,4 +38,5 @@ def get_include():
 
 
 __all__ = ["Model", "Engine", "ExportedModel", "load", "layers", "datasets", "circulant", "fixed", "kernels",
+           "presets", "train",
            "ModelFormatError", "RuntimeRefused", "get_include", "__version__"]

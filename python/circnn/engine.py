@@ -1,7 +1,6 @@
 """The C runtime (circnn_model_init / circnn_model_run) through cffi."""
 import numpy as np
 
-from . import blob as B
 from ._native import ffi, lib
 
 

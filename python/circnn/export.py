@@ -2,7 +2,6 @@
 normalisation folded, ReLU fused), calibration and q15 quantization, the
 blob, and the ExportedModel that simulates, saves and writes headers.
 """
-import hashlib
 import math
 
 import numpy as np
