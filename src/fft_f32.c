@@ -22,6 +22,15 @@
 #include "fft_common.h"
 #include "twiddle.h"
 
+/* The generic code below takes the lane count L as an argument; it is forced
+ * inline into small wrappers for each L, so that every L gets code made for
+ * it (gcc -O2 would otherwise keep one copy with L unknown). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* Byte bit reversal, for the bit-reversal permutations. */
 #define R2(v) v, v + 2 * 64, v + 1 * 64, v + 3 * 64
 #define R4(v) R2(v), R2(v + 2 * 16), R2(v + 1 * 16), R2(v + 3 * 16)
@@ -39,7 +48,7 @@ static inline uint32_t bitrev16(uint32_t i, uint32_t bits)
 }
 
 /* out[rev(t)] = in[t] for the m complex values of L lanes; in != out. */
-static inline void bitrev_copy(const float *restrict in, float *restrict out, uint32_t m,
+static ALWAYS_INLINE void bitrev_copy(const float *restrict in, float *restrict out, uint32_t m,
                                uint32_t L)
 {
     if (m == 1) {
@@ -154,7 +163,7 @@ static inline void bfly4_unit(float *restrict r0, float *restrict i0, float *res
 /* In-place DIT stages of an m-point complex FFT whose input is in
  * bit-reversed order; forward (numpy's sign) or inverse (unscaled).
  * A radix-2 stage first when log2(m) is odd, then radix-4 stages. */
-static inline void complex_stages(float *z, uint32_t m, int inverse, uint32_t L)
+static ALWAYS_INLINE void complex_stages(float *z, uint32_t m, int inverse, uint32_t L)
 {
     /* Offsets of the parts read as real and imaginary: swapped for the inverse. */
     const size_t re = inverse ? L : 0, im = inverse ? 0 : L;
@@ -206,7 +215,7 @@ static inline void split_forward_pair(float *restrict zk, float *restrict zm, fl
 }
 
 /* See split_forward in fft_q15.c for the formulas. */
-static inline void split_forward(float *z, uint32_t m, uint32_t n, uint32_t L)
+static ALWAYS_INLINE void split_forward(float *z, uint32_t m, uint32_t n, uint32_t L)
 {
     uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
     for (uint32_t l = 0; l < L; l++) {
@@ -238,7 +247,7 @@ static inline void split_inverse_pair(float *restrict xk, float *restrict xm, fl
 
 /* The inverse of split_forward, without its factor 1/2 (folded into the
  * final 1/n scale). */
-static inline void split_inverse(float *z, uint32_t m, uint32_t n, uint32_t L)
+static ALWAYS_INLINE void split_inverse(float *z, uint32_t m, uint32_t n, uint32_t L)
 {
     uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
     for (uint32_t l = 0; l < L; l++) {
@@ -257,16 +266,37 @@ static inline void split_inverse(float *z, uint32_t m, uint32_t n, uint32_t L)
     }
 }
 
+/* The generic code for one lane. */
+static void bitrev_copy_1(const float *in, float *out, uint32_t m)
+{
+    bitrev_copy(in, out, m, 1);
+}
+
+static void complex_stages_1(float *z, uint32_t m, int inverse)
+{
+    complex_stages(z, m, inverse, 1);
+}
+
+static void split_forward_1(float *z, uint32_t m, uint32_t n)
+{
+    split_forward(z, m, n, 1);
+}
+
+static void split_inverse_1(float *z, uint32_t m, uint32_t n)
+{
+    split_inverse(z, m, n, 1);
+}
+
 void circnn_rfft_f32(const float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
     if (out != in) {
-        bitrev_copy(in, out, m, 1);
+        bitrev_copy_1(in, out, m);
     } else {
         bitrev_swap(out, m);
     }
-    complex_stages(out, m, 0, 1);
-    split_forward(out, m, n, 1);
+    complex_stages_1(out, m, 0);
+    split_forward_1(out, m, n);
 }
 
 void circnn_irfft_f32(const float *in, float *out, uint32_t n)
@@ -275,9 +305,9 @@ void circnn_irfft_f32(const float *in, float *out, uint32_t n)
     float scale = 1.0f / (float)n;
     if (out != in)
         for (uint32_t i = 0; i < n; i++) out[i] = in[i];
-    split_inverse(out, m, n, 1);
+    split_inverse_1(out, m, n);
     bitrev_swap(out, m);
-    complex_stages(out, m, 1, 1);
+    complex_stages_1(out, m, 1);
     for (uint32_t i = 0; i < n; i++) out[i] *= scale;
 }
 
@@ -680,11 +710,17 @@ void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_
 
 #else /* generic code */
 
+/* Four lanes. */
+static void complex_stages_4(float *z, uint32_t m, int inverse)
+{
+    complex_stages(z, m, inverse, CIRCNN_F32_LANES);
+}
+
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
     bitrev_copy(in, out, m, CIRCNN_F32_LANES);
-    complex_stages(out, m, 0, CIRCNN_F32_LANES);
+    complex_stages_4(out, m, 0);
     split_forward(out, m, n, CIRCNN_F32_LANES);
 }
 
@@ -693,7 +729,13 @@ void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
     uint32_t m = n / 2;
     split_inverse(in, m, n, CIRCNN_F32_LANES);
     bitrev_copy(in, out, m, CIRCNN_F32_LANES);
-    complex_stages(out, m, 1, CIRCNN_F32_LANES);
+    complex_stages_4(out, m, 1);
+}
+
+/* The row interface: 4 * groups lanes, a count known only at run time. */
+static void complex_stages_any(float *z, uint32_t m, int inverse, uint32_t L)
+{
+    complex_stages(z, m, inverse, L);
 }
 
 static void rows_to_lanes(const float *rows, float *z, uint32_t n, uint32_t L)
@@ -714,7 +756,7 @@ void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *
     uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
     rows_to_lanes(rows, work, n, L);
     bitrev_copy(work, out, m, L);  /* rows has been read: out may be rows */
-    complex_stages(out, m, 0, L);
+    complex_stages_any(out, m, 0, L);
     split_forward(out, m, n, L);
     lanes_to_rows(out, work, n, L);
     for (size_t s = 0; s < (size_t)L * n; s++) out[s] = work[s];
@@ -731,7 +773,7 @@ void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_
     rows_to_lanes(spec, out, n, L);
     split_inverse(out, m, n, L);
     bitrev_copy(out, spec, m, L);
-    complex_stages(spec, m, 1, L);
+    complex_stages_any(spec, m, 1, L);
     lanes_to_rows(spec, out, n, L);
 }
 
