@@ -96,6 +96,193 @@ static inline int64_t circnn_smlaldx(uint32_t a, uint32_t b, int64_t acc)
 }
 
 /*
+ * Packed 16-bit SIMD (the q15 FFT's DSP variant, fft_q15_dsp.c).  Lanes
+ * wrap modulo 2^16 where the instruction wraps; the halving forms compute
+ * the 17-bit sum or difference and shift it right by one (floor).
+ */
+static inline uint32_t circnn_pair(int32_t bottom, int32_t top)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;   /* PKHBT; GCC would use UXTH and ORR */
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(bottom), "r"(top));
+    return r;
+#else
+    return ((uint32_t)bottom & 0xFFFFu) | ((uint32_t)top << 16);
+#endif
+}
+
+#if CIRCNN_DSP_NATIVE
+#define CIRCNN_SIMD2(name, a, b) ((uint32_t)name((int16x2_t)(a), (int16x2_t)(b)))
+#define CIRCNN_MAC2(name, a, b) ((int32_t)name((int16x2_t)(a), (int16x2_t)(b)))
+#define CIRCNN_MAC3(name, a, b, c) ((int32_t)name((int16x2_t)(a), (int16x2_t)(b), (int32_t)(c)))
+#endif
+
+/* SADD16, SSUB16: a + b, a - b per lane.  SASX: (a.lo - b.hi, a.hi + b.lo);
+ * SSAX: (a.lo + b.hi, a.hi - b.lo).  The SH forms halve (floor). */
+static inline uint32_t circnn_sadd16(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__sadd16, a, b);
+#else
+    return circnn_pair(circnn_pair_bottom(a) + circnn_pair_bottom(b), circnn_pair_top(a) + circnn_pair_top(b));
+#endif
+}
+
+static inline uint32_t circnn_ssub16(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__ssub16, a, b);
+#else
+    return circnn_pair(circnn_pair_bottom(a) - circnn_pair_bottom(b), circnn_pair_top(a) - circnn_pair_top(b));
+#endif
+}
+
+static inline uint32_t circnn_sasx(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__sasx, a, b);
+#else
+    return circnn_pair(circnn_pair_bottom(a) - circnn_pair_top(b), circnn_pair_top(a) + circnn_pair_bottom(b));
+#endif
+}
+
+static inline uint32_t circnn_ssax(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__ssax, a, b);
+#else
+    return circnn_pair(circnn_pair_bottom(a) + circnn_pair_top(b), circnn_pair_top(a) - circnn_pair_bottom(b));
+#endif
+}
+
+static inline uint32_t circnn_shadd16(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__shadd16, a, b);
+#else
+    return circnn_pair((circnn_pair_bottom(a) + circnn_pair_bottom(b)) >> 1,
+                       (circnn_pair_top(a) + circnn_pair_top(b)) >> 1);
+#endif
+}
+
+static inline uint32_t circnn_shsub16(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__shsub16, a, b);
+#else
+    return circnn_pair((circnn_pair_bottom(a) - circnn_pair_bottom(b)) >> 1,
+                       (circnn_pair_top(a) - circnn_pair_top(b)) >> 1);
+#endif
+}
+
+static inline uint32_t circnn_shasx(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__shasx, a, b);
+#else
+    return circnn_pair((circnn_pair_bottom(a) - circnn_pair_top(b)) >> 1,
+                       (circnn_pair_top(a) + circnn_pair_bottom(b)) >> 1);
+#endif
+}
+
+static inline uint32_t circnn_shsax(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_SIMD2(__shsax, a, b);
+#else
+    return circnn_pair((circnn_pair_bottom(a) + circnn_pair_top(b)) >> 1,
+                       (circnn_pair_top(a) - circnn_pair_bottom(b)) >> 1);
+#endif
+}
+
+/* Dual 16x16 multiplies summed in 32 bits (wrapping, as the instructions):
+ * SMUAD a.lo b.lo + a.hi b.hi, SMUADX a.lo b.hi + a.hi b.lo, SMUSD a.lo b.lo -
+ * a.hi b.hi, SMUSDX a.lo b.hi - a.hi b.lo; the SMLxx forms add them to acc. */
+static inline int32_t circnn_wrap32(uint32_t v)
+{
+    return v <= (uint32_t)INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1;
+}
+
+#define CIRCNN_MUL_DUAL(a_lo, b_lo, a_hi, b_hi, op, acc)                                              \
+    circnn_wrap32((uint32_t)(acc) + (uint32_t)(circnn_pair_##a_lo(a) * circnn_pair_##b_lo(b))        \
+                  op (uint32_t)(circnn_pair_##a_hi(a) * circnn_pair_##b_hi(b)))
+
+static inline int32_t circnn_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_MAC3(__smlad, a, b, acc);
+#else
+    return CIRCNN_MUL_DUAL(bottom, bottom, top, top, +, acc);
+#endif
+}
+
+static inline int32_t circnn_smladx(uint32_t a, uint32_t b, int32_t acc)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_MAC3(__smladx, a, b, acc);
+#else
+    return CIRCNN_MUL_DUAL(bottom, top, top, bottom, +, acc);
+#endif
+}
+
+static inline int32_t circnn_smlsd(uint32_t a, uint32_t b, int32_t acc)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_MAC3(__smlsd, a, b, acc);
+#else
+    return CIRCNN_MUL_DUAL(bottom, bottom, top, top, -, acc);
+#endif
+}
+
+static inline int32_t circnn_smlsdx(uint32_t a, uint32_t b, int32_t acc)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_MAC3(__smlsdx, a, b, acc);
+#else
+    return CIRCNN_MUL_DUAL(bottom, top, top, bottom, -, acc);
+#endif
+}
+
+static inline int32_t circnn_smuad(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return CIRCNN_MAC2(__smuad, a, b);
+#else
+    return CIRCNN_MUL_DUAL(bottom, bottom, top, top, +, 0);
+#endif
+}
+
+/* PKHTB with ASR #16: top lane of hi, bottom lane of lo >> 16; PKHBT with
+ * LSL #1: bottom lane of lo, top lane of hi << 1.  (GCC does not find these
+ * two in the C expressions.) */
+static inline uint32_t circnn_pkhtb16(int32_t hi, int32_t lo)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+#else
+    return ((uint32_t)hi & 0xFFFF0000u) | (((uint32_t)lo >> 16) & 0xFFFFu);
+#endif
+}
+
+static inline uint32_t circnn_pkhbt1(int32_t lo, int32_t hi)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #1" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+#else
+    return ((uint32_t)lo & 0xFFFFu) | (((uint32_t)hi << 1) & 0xFFFF0000u);
+#endif
+}
+
+static inline void circnn_store_pair(int16_t *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/*
  * The spectral multiply-accumulate of the q15 block-circulant layers with
  * dual 16-bit MACs (bc_mac_q15_dsp.c): for j < blocks,
  *   acc += w_j * x_j   (packed spectra of k reals, circnn/fft.h layout)

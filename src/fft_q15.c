@@ -1,17 +1,14 @@
 /*
- * q15 real FFT: an n/2-point complex radix-2 DIT FFT of the even/odd samples
- * packed as complex numbers, then a split stage that separates the two real
- * spectra.  Block floating point: see the policy in circnn/fft.h.  Every line
- * here has its twin in python/circnn/fixed.py; change both together.
+ * q15 real FFT: the n/2 complex pairs through radix-4 decimation-in-frequency
+ * stages (a radix-2 one last when log2(n/2) is odd), a bit reversal, and a
+ * split stage that separates the two real spectra.  Block floating point and
+ * every rounding: circnn/fft.h.  This file is the portable reference; the
+ * DSP-extension variant (fft_q15_dsp.h) computes the same integers.  Every
+ * line has its twin in python/circnn/fixed.py; change them together.
  */
 #include "circnn/fft.h"
-#include "fft_common.h"
-#include "fixed_point.h"
-#include "twiddle.h"
-
-/* Largest part that lets a stage keep its outputs unscaled, or halved. */
-#define STAGE_LIMIT_0 13568
-#define STAGE_LIMIT_1 27136
+#include "dsp_q15.h"
+#include "fft_q15_common.h"
 
 circnn_status_t circnn_fft_check(uint32_t n)
 {
@@ -20,194 +17,246 @@ circnn_status_t circnn_fft_check(uint32_t n)
     return CIRCNN_OK;
 }
 
-static int32_t stage_shift(int32_t largest)
-{
-    if (largest <= STAGE_LIMIT_0) return 0;
-    if (largest <= STAGE_LIMIT_1) return 1;
-    return 2;
-}
-
-static int32_t max_abs(const int16_t *v, uint32_t n)
-{
-    int32_t m = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        int32_t a = circnn_abs32(v[i]);
-        if (a > m) m = a;
-    }
-    return m;
-}
-
-/* Largest s0 in [0, 15] with largest * 2^s0 <= 32767. */
-static int32_t normalise_shift(int32_t largest)
-{
-    int32_t s = 0;
-    if (largest == 0) return 15;
-    while (s < 15 && largest * 2 <= INT16_MAX) {
-        largest *= 2;
-        s++;
-    }
-    return s;
-}
-
-/* out = in * 2^s0 with s0 from normalise_shift; returns s0, sets *largest. */
-static int32_t normalise(const int16_t *in, int16_t *out, uint32_t n, int32_t *largest)
-{
-    int32_t a = max_abs(in, n);
-    int32_t s0 = normalise_shift(a);
-    int32_t scale = (int32_t)1 << s0;
-    for (uint32_t i = 0; i < n; i++) out[i] = (int16_t)(in[i] * scale);
-    *largest = a * scale;
-    return s0;
-}
-
-static void bit_reverse(int16_t *z, uint32_t m)
-{
-    uint32_t bits = circnn_log2u(m);
-    for (uint32_t i = 0; i < m; i++) {
-        uint32_t j = circnn_bitrev(i, bits);
-        if (j > i) {
-            int16_t re = z[2 * i], im = z[2 * i + 1];
-            z[2 * i] = z[2 * j];
-            z[2 * i + 1] = z[2 * j + 1];
-            z[2 * j] = re;
-            z[2 * j + 1] = im;
-        }
-    }
-}
-
-/* One rounded, clamped output of a stage; tracks the largest magnitude. */
-static inline int16_t stage_out(int32_t v, int32_t r, int32_t *largest)
-{
-    int16_t o = circnn_sat16(circnn_rshift_round32(v, r));
-    int32_t a = circnn_abs32(o);
-    if (a > *largest) *largest = a;
-    return o;
-}
-
-/* Radix-2 DIT stages over m complex values in bit-reversed order.
- * inverse = 0: twiddles e^(-2 pi i j / L); 1: e^(+2 pi i j / L).
- * *largest: the largest part entering, updated to the largest leaving.
- * Returns the sum of the stage shifts. */
-static int32_t complex_stages(int16_t *z, uint32_t m, int inverse, int32_t *largest)
-{
-    int32_t exponent = 0;
-    for (uint32_t len = 2; len <= m; len <<= 1) {
-        uint32_t half = len / 2, step = CIRCNN_TWIDDLE_CIRCLE / len;
-        int32_t shift = stage_shift(*largest);
-        int32_t r = 14 + shift;
-        int32_t out_largest = 0;
-        exponent += shift;
-        for (uint32_t j = 0; j < half; j++) {
-            int32_t c, s;
-            circnn_twiddle_q15(j * step, &c, &s);
-            int32_t wr = c, wi = inverse ? s : -s;
-            for (uint32_t g = j; g < m; g += len) {
-                int16_t *a = z + 2 * g, *b = z + 2 * (g + half);
-                /* w * b at scale 2^14: each product fits 31 bits, halved
-                 * before the sum so the sum fits too. */
-                int32_t tr = ((wr * b[0]) >> 1) - ((wi * b[1]) >> 1);
-                int32_t ti = ((wr * b[1]) >> 1) + ((wi * b[0]) >> 1);
-                int32_t ar = a[0] * 16384, ai = a[1] * 16384;
-                a[0] = stage_out(ar + tr, r, &out_largest);
-                a[1] = stage_out(ai + ti, r, &out_largest);
-                b[0] = stage_out(ar - tr, r, &out_largest);
-                b[1] = stage_out(ai - ti, r, &out_largest);
-            }
-        }
-        *largest = out_largest;
-    }
-    return exponent;
-}
-
-/* Z (m complex, natural order) -> packed real spectrum X, in place:
- * X[k] = (E + P) / 2, X[m-k] = conj(E - P) / 2 with E = Z[k] + conj Z[m-k],
- * D = Z[k] - conj Z[m-k], P = -i e^(-2 pi i k / n) D. */
-static int32_t split_forward(int16_t *z, uint32_t m, uint32_t n, int32_t *largest)
-{
-    int32_t shift = stage_shift(*largest);
-    int32_t r = 14 + shift;
-    int32_t out_largest = 0;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
-    int32_t zr = z[0], zi = z[1];
-    z[0] = stage_out((zr + zi) * 16384, r, &out_largest);
-    z[1] = stage_out((zr - zi) * 16384, r, &out_largest);
-    if (m >= 2) {
-        uint32_t h = m / 2;
-        int32_t hr = z[2 * h], hi = z[2 * h + 1];
-        z[2 * h] = stage_out(hr * 16384, r, &out_largest);
-        z[2 * h + 1] = stage_out(-hi * 16384, r, &out_largest);
-    }
-    for (uint32_t k = 1; k < m / 2; k++) {
-        int16_t *zk = z + 2 * k, *zm = z + 2 * (m - k);
-        int32_t c, s;
-        circnn_twiddle_q15(k * step, &c, &s);
-        int32_t er = zk[0] + zm[0], ei = zk[1] - zm[1];
-        int32_t dr = zk[0] - zm[0], di = zk[1] + zm[1];
-        /* P at scale 2^14 after the 1/2: products fit 31 bits, quartered */
-        int32_t pr = ((c * di) >> 2) - ((s * dr) >> 2);
-        int32_t pi = -((c * dr) >> 2) - ((s * di) >> 2);
-        zk[0] = stage_out(er * 8192 + pr, r, &out_largest);
-        zk[1] = stage_out(ei * 8192 + pi, r, &out_largest);
-        zm[0] = stage_out(er * 8192 - pr, r, &out_largest);
-        zm[1] = stage_out(pi - ei * 8192, r, &out_largest);
-    }
-    *largest = out_largest;
-    return shift;
-}
-
-/* Packed real spectrum X -> Z (m complex), the inverse of split_forward:
- * Z[k] = (E + Q) / 2, Z[m-k] = conj(E - Q) / 2 with E = X[k] + conj X[m-k],
- * P = X[k] - conj X[m-k], Q = i conj(W) P and W = e^(-2 pi i k / n). */
-static int32_t split_inverse(int16_t *z, uint32_t m, uint32_t n, int32_t *largest)
-{
-    int32_t shift = stage_shift(*largest);
-    int32_t r = 14 + shift;
-    int32_t out_largest = 0;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
-    int32_t x0 = z[0], xm = z[1];
-    z[0] = stage_out((x0 + xm) * 8192, r, &out_largest);
-    z[1] = stage_out((x0 - xm) * 8192, r, &out_largest);
-    if (m >= 2) {
-        uint32_t h = m / 2;
-        int32_t hr = z[2 * h], hi = z[2 * h + 1];
-        z[2 * h] = stage_out(hr * 16384, r, &out_largest);
-        z[2 * h + 1] = stage_out(-hi * 16384, r, &out_largest);
-    }
-    for (uint32_t k = 1; k < m / 2; k++) {
-        int16_t *xk = z + 2 * k, *xm_ = z + 2 * (m - k);
-        int32_t c, s;
-        circnn_twiddle_q15(k * step, &c, &s);
-        int32_t er = xk[0] + xm_[0], ei = xk[1] - xm_[1];
-        int32_t pr = xk[0] - xm_[0], pi = xk[1] + xm_[1];
-        int32_t qr = -((s * pr) >> 2) - ((c * pi) >> 2);
-        int32_t qi = ((c * pr) >> 2) - ((s * pi) >> 2);
-        xk[0] = stage_out(er * 8192 + qr, r, &out_largest);
-        xk[1] = stage_out(ei * 8192 + qi, r, &out_largest);
-        xm_[0] = stage_out(er * 8192 - qr, r, &out_largest);
-        xm_[1] = stage_out(qi - ei * 8192, r, &out_largest);
-    }
-    *largest = out_largest;
-    return shift;
-}
+#if CIRCNN_DSP
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    uint32_t m = n / 2;
-    int32_t largest;
-    int32_t exponent = -normalise(in, out, n, &largest);
-    bit_reverse(out, m);
-    exponent += complex_stages(out, m, 0, &largest);
-    exponent += split_forward(out, m, n, &largest);
-    return exponent;
+    return circnn_rfft_q15_dsp(in, out, n);
 }
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    uint32_t m = n / 2;
-    int32_t largest;
-    int32_t exponent = -normalise(in, out, n, &largest);
-    exponent += split_inverse(out, m, n, &largest);
-    bit_reverse(out, m);
-    exponent += complex_stages(out, m, 1, &largest);
-    return exponent - (int32_t)circnn_log2u(m);
+    return circnn_irfft_q15_dsp(in, out, n);
 }
+
+#else
+
+static inline uint32_t sq(int32_t re, int32_t im)
+{
+    return (uint32_t)(re * re) + (uint32_t)(im * im);
+}
+
+/* The OR of |z|^2 over m words. */
+static uint32_t sq_or(const int16_t *z, uint32_t m)
+{
+    uint32_t acc = 0;
+    for (uint32_t i = 0; i < m; i++) acc |= sq(z[2 * i], z[2 * i + 1]);
+    return acc;
+}
+
+/* out = in * 2^s0 (exact). */
+static void normalise(const int16_t *in, int16_t *out, uint32_t n, int32_t s0)
+{
+    int32_t scale = (int32_t)1 << s0;
+    if (s0 == 0 && in == out) return;
+    for (uint32_t i = 0; i < n; i++) out[i] = (int16_t)(in[i] * scale);
+}
+
+/* y * W (forward, W = c - i s) or y * conj(W), rounded: (sum + 2^(k-1)) >> k. */
+CIRCNN_FFT_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, int32_t s, int32_t k, int inverse)
+{
+    int32_t rnd = (int32_t)1 << (k - 1);
+    if (inverse) {
+        out[0] = (int16_t)((yr * c - yi * s + rnd) >> k);
+        out[1] = (int16_t)((yi * c + yr * s + rnd) >> k);
+    } else {
+        out[0] = (int16_t)((yr * c + yi * s + rnd) >> k);
+        out[1] = (int16_t)((yi * c - yr * s + rnd) >> k);
+    }
+}
+
+/* One radix-4 DIF butterfly on the words z, z + q4, z + 2 q4, z + 3 q4
+ * (w == NULL: j = 0, twiddles exact); returns the OR of the outputs' |y|^2.
+ * s and inverse are constants after inlining. */
+CIRCNN_FFT_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t *w, int32_t s, int inverse)
+{
+    int16_t *za = z, *zb = z + 2 * q4, *zc = z + 4 * q4, *zd = z + 6 * q4;
+    const int32_t h1 = s >= 2, h2 = s == 3, k = s == 0 ? 15 : 16;
+    int32_t ar = za[0], ai = za[1], br = zb[0], bi = zb[1], cr = zc[0], ci = zc[1], dr = zd[0], di = zd[1];
+    int32_t pr = (ar + cr) >> h1, pi = (ai + ci) >> h1, qr = (ar - cr) >> h1, qi = (ai - ci) >> h1;
+    int32_t rr = (br + dr) >> h1, ri = (bi + di) >> h1, ur = (br - dr) >> h1, ui = (bi - di) >> h1;
+    int32_t y0r = (pr + rr) >> (s - h1), y0i = (pi + ri) >> (s - h1);
+    int32_t y2r = (pr - rr) >> h2, y2i = (pi - ri) >> h2;
+    int32_t y1r, y1i, y3r, y3i;
+    if (inverse) {
+        y1r = (qr - ui) >> h2, y1i = (qi + ur) >> h2, y3r = (qr + ui) >> h2, y3i = (qi - ur) >> h2;
+    } else {
+        y1r = (qr + ui) >> h2, y1i = (qi - ur) >> h2, y3r = (qr - ui) >> h2, y3i = (qi + ur) >> h2;
+    }
+    za[0] = (int16_t)y0r, za[1] = (int16_t)y0i;
+    if (w == NULL) {
+        const int32_t t = k - 15;
+        zb[0] = (int16_t)(y2r >> t), zb[1] = (int16_t)(y2i >> t);
+        zc[0] = (int16_t)(y1r >> t), zc[1] = (int16_t)(y1i >> t);
+        zd[0] = (int16_t)(y3r >> t), zd[1] = (int16_t)(y3i >> t);
+    } else {
+        rotate(zb, y2r, y2i, w[2], w[3], k, inverse);
+        rotate(zc, y1r, y1i, w[0], w[1], k, inverse);
+        rotate(zd, y3r, y3i, w[4], w[5], k, inverse);
+    }
+    return sq(za[0], za[1]) | sq(zb[0], zb[1]) | sq(zc[0], zc[1]) | sq(zd[0], zd[1]);
+}
+
+CIRCNN_FFT_INLINE uint32_t radix4_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
+{
+    uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len, acc = 0;
+    for (uint32_t g = 0; g < m; g += len) acc |= butterfly4(z + 2 * g, q4, NULL, s, inverse);
+    for (uint32_t j = 1; j < q4; j++) {
+        int32_t w[6];
+        circnn_twiddle_q15(j * step, &w[0], &w[1]);
+        circnn_twiddle_q15(2u * j * step, &w[2], &w[3]);
+        circnn_twiddle_q15(3u * j * step, &w[4], &w[5]);
+        for (uint32_t g = j; g < m; g += len) acc |= butterfly4(z + 2 * g, q4, w, s, inverse);
+    }
+    return acc;
+}
+
+/* One radix-4 stage with shift s; returns the OR of the outputs' |y|^2. */
+static uint32_t radix4_stage(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
+{
+    if (inverse) {
+        switch (s) {
+        case 0: return radix4_body(z, m, len, 0, 1);
+        case 1: return radix4_body(z, m, len, 1, 1);
+        case 2: return radix4_body(z, m, len, 2, 1);
+        default: return radix4_body(z, m, len, 3, 1);
+        }
+    }
+    switch (s) {
+    case 0: return radix4_body(z, m, len, 0, 0);
+    case 1: return radix4_body(z, m, len, 1, 0);
+    case 2: return radix4_body(z, m, len, 2, 0);
+    default: return radix4_body(z, m, len, 3, 0);
+    }
+}
+
+/* The last stage when log2(m) is odd: radix 2, twiddle 1. */
+static uint32_t radix2_stage(int16_t *z, uint32_t m, int32_t s)
+{
+    uint32_t acc = 0;
+    for (uint32_t i = 0; i < m; i += 2) {
+        int16_t *a = z + 2 * i, *b = a + 2;
+        int32_t ar = a[0], ai = a[1], br = b[0], bi = b[1];
+        int32_t y0r = (ar + br) >> s, y0i = (ai + bi) >> s, y1r = (ar - br) >> s, y1i = (ai - bi) >> s;
+        a[0] = (int16_t)y0r, a[1] = (int16_t)y0i, b[0] = (int16_t)y1r, b[1] = (int16_t)y1i;
+        acc |= sq(y0r, y0i) | sq(y1r, y1i);
+    }
+    return acc;
+}
+
+static void bit_reverse(int16_t *z, uint32_t m)
+{
+    for (uint32_t i = 0, j = 0; i < m; i++) {
+        if (i < j) {
+            int16_t re = z[2 * i], im = z[2 * i + 1];
+            z[2 * i] = z[2 * j], z[2 * i + 1] = z[2 * j + 1];
+            z[2 * j] = re, z[2 * j + 1] = im;
+        }
+        uint32_t bit = m >> 1;
+        while (j & bit) {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+    }
+}
+
+/* The m-point complex FFT in place, natural order in and out; *acc: the OR
+ * of |z|^2 entering, updated to the one leaving.  Returns the shifts' sum. */
+static int32_t complex_fft(int16_t *z, uint32_t m, int inverse, uint32_t *acc)
+{
+    int32_t exponent = 0;
+    uint32_t len = m;
+    for (; len >= 4; len /= 4) {
+        int32_t s = circnn_fft_q15_radix4_shift(*acc);
+        *acc = radix4_stage(z, m, len, s, inverse);
+        exponent += s;
+    }
+    if (len == 2) {
+        int32_t s = circnn_fft_q15_radix2_shift(*acc);
+        *acc = radix2_stage(z, m, s);
+        exponent += s;
+    }
+    bit_reverse(z, m);
+    return exponent;
+}
+
+/* Split coefficients of bin k (t = k 1024 / n): B = (((32767 + s) >> 1) + 1, c >> 1)
+ * and A = (32768, 0) - B, so that A + B = 1 exactly. */
+static inline void split_coefficients(uint32_t t, int32_t *ar, int32_t *ai, int32_t *br, int32_t *bi)
+{
+    int32_t c = (int32_t)circnn_cos_q15[t], s = (int32_t)circnn_cos_q15[CIRCNN_TWIDDLE_QUARTER - t];
+    *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
+    *ar = 32768 - *br, *ai = -*bi;
+}
+
+/* Forward split, in place: Z -> X. */
+static int32_t split_forward(int16_t *z, uint32_t m, uint32_t n, uint32_t acc)
+{
+    int32_t s = circnn_fft_q15_split_shift(acc), h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
+    int32_t x0 = z[0], x1 = z[1];
+    z[0] = (int16_t)((x0 + x1) >> s), z[1] = (int16_t)((x0 - x1) >> s);
+    if (m >= 2) z[m] = (int16_t)(z[m] >> s), z[m + 1] = (int16_t)((-z[m + 1]) >> s);
+    for (uint32_t b = 1; b < m / 2; b++) {
+        int16_t *zk = z + 2 * b, *zm = z + 2 * (m - b);
+        int32_t ar, ai, br, bi;
+        split_coefficients(b * step, &ar, &ai, &br, &bi);
+        int32_t zr = zk[0] >> h, zi = zk[1] >> h, mr = zm[0] >> h, mi = zm[1] >> h;
+        zk[0] = (int16_t)((zr * ar - zi * ai + mr * br + mi * bi + rnd) >> k);
+        zk[1] = (int16_t)((zr * ai + zi * ar + mr * bi - mi * br + rnd) >> k);
+        zm[0] = (int16_t)((mr * ar + mi * ai + zr * br - zi * bi + rnd) >> k);
+        zm[1] = (int16_t)((mi * ar - mr * ai - zr * bi - zi * br + rnd) >> k);
+    }
+    return s;
+}
+
+/* Inverse split of in * 2^s0 into out (in == out allowed): X -> Z; *acc: the
+ * OR of |x|^2 of the scaled input, updated to the output's. */
+static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32_t n, int32_t s0, uint32_t *acc)
+{
+    int32_t s = circnn_fft_q15_split_shift(*acc), h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
+    int32_t scale = (int32_t)1 << s0;
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, a = 0;
+    int32_t x0 = in[0] * scale, x1 = in[1] * scale;
+    out[0] = (int16_t)((x0 + x1) >> (s + 1)), out[1] = (int16_t)((x0 - x1) >> (s + 1));
+    a |= sq(out[0], out[1]);
+    if (m >= 2) {
+        out[m] = (int16_t)((in[m] * scale) >> s), out[m + 1] = (int16_t)((-in[m + 1] * scale) >> s);
+        a |= sq(out[m], out[m + 1]);
+    }
+    for (uint32_t b = 1; b < m / 2; b++) {
+        const int16_t *xk = in + 2 * b, *xm = in + 2 * (m - b);
+        int16_t *zk = out + 2 * b, *zm = out + 2 * (m - b);
+        int32_t ar, ai, br, bi;
+        split_coefficients(b * step, &ar, &ai, &br, &bi);
+        int32_t zr = (xk[0] * scale) >> h, zi = (xk[1] * scale) >> h, mr = (xm[0] * scale) >> h, mi = (xm[1] * scale) >> h;
+        zk[0] = (int16_t)((zr * ar + zi * ai + mr * br - mi * bi + rnd) >> k);
+        zk[1] = (int16_t)((zi * ar - zr * ai - mr * bi - mi * br + rnd) >> k);
+        zm[0] = (int16_t)((mr * ar - mi * ai + zr * br + zi * bi + rnd) >> k);
+        zm[1] = (int16_t)((mr * ai + mi * ar + zr * bi - zi * br + rnd) >> k);
+        a |= sq(zk[0], zk[1]) | sq(zm[0], zm[1]);
+    }
+    *acc = a;
+    return s;
+}
+
+int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
+{
+    uint32_t m = n / 2, acc = sq_or(in, m);
+    int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
+    normalise(in, out, n, s0);
+    int32_t exponent = -s0 + complex_fft(out, m, 0, &acc);
+    return exponent + split_forward(out, m, n, acc);
+}
+
+int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
+{
+    uint32_t m = n / 2, acc = sq_or(in, m);
+    int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
+    int32_t exponent = -s0 + split_inverse(in, out, m, n, s0, &acc);
+    exponent += complex_fft(out, m, 1, &acc);
+    return exponent - (int32_t)circnn_fft_q15_log2(m);
+}
+
+#endif /* CIRCNN_DSP */

@@ -9,8 +9,12 @@
  * path, as on a Cortex-M4/M7/M33) under other names, and every output is
  * compared with the library's reference build of the same layer: random
  * shapes and block sizes, full-range weights and inputs, the all -32768
- * corner, bias, scale and ReLU.  On QEMU the native instructions run the
- * same code (tests/test_firmware.py checks their bits there).
+ * corner, bias, scale and ReLU.  The packed 16-bit instructions of the q15
+ * FFT's DSP variant (fft_q15_dsp.c) are checked against their definitions
+ * the same way, and the variant against the portable circnn_rfft_q15 and
+ * circnn_irfft_q15 on every size and many kinds of input, in place and out
+ * of place.  On QEMU the native instructions run the same code
+ * (tests/test_firmware.py checks their bits there).
  */
 #define CIRCNN_DSP_EMULATE 1
 
@@ -32,6 +36,7 @@
 #endif
 
 #include "circnn/window.h"
+#include "fft_q15_common.h"
 #include "c_test_util.h"
 
 /* The reference build: the library's, declared here with the headers'
@@ -71,6 +76,96 @@ static void test_intrinsics(void)
         CHECK(circnn_smlald(a, b, acc) == lld, "smlald %d %d %d %d", a0, a1, b0, b1);
         CHECK(circnn_smlsld(a, b, acc) == lsd, "smlsld %d %d %d %d", a0, a1, b0, b1);
         CHECK(circnn_smlaldx(a, b, acc) == ldx, "smlaldx %d %d %d %d", a0, a1, b0, b1);
+    }
+}
+
+static int32_t lane(uint32_t v, int top)
+{
+    return top ? circnn_pair_top(v) : circnn_pair_bottom(v);
+}
+
+static int16_t wrap16(int32_t v)
+{
+    return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu);
+}
+
+/* The packed instructions against their definitions (Arm ARM). */
+static void test_simd_intrinsics(void)
+{
+    static const int32_t corner[] = {-32768, -32767, -2, -1, 0, 1, 32766, 32767};
+    rng_t r = rng_seed(17);
+    for (int i = 0; i < 40000; i++) {
+        int32_t v[4];
+        for (int t = 0; t < 4; t++) v[t] = i < 4096 ? corner[(i >> (3 * t)) & 7] : draw16(&r, 0);
+        uint32_t a = circnn_pair(v[0], v[1]), b = circnn_pair(v[2], v[3]);
+        int32_t al = v[0], ah = v[1], bl = v[2], bh = v[3];
+        CHECK(lane(a, 0) == al && lane(a, 1) == ah, "pair %d %d", al, ah);
+        uint32_t got[8] = {circnn_sadd16(a, b), circnn_ssub16(a, b), circnn_sasx(a, b), circnn_ssax(a, b),
+                           circnn_shadd16(a, b), circnn_shsub16(a, b), circnn_shasx(a, b), circnn_shsax(a, b)};
+        int32_t want[8][2] = {{wrap16(al + bl), wrap16(ah + bh)}, {wrap16(al - bl), wrap16(ah - bh)},
+                              {wrap16(al - bh), wrap16(ah + bl)}, {wrap16(al + bh), wrap16(ah - bl)},
+                              {(al + bl) >> 1, (ah + bh) >> 1},   {(al - bl) >> 1, (ah - bh) >> 1},
+                              {(al - bh) >> 1, (ah + bl) >> 1},   {(al + bh) >> 1, (ah - bl) >> 1}};
+        for (int t = 0; t < 8; t++)
+            CHECK(lane(got[t], 0) == want[t][0] && lane(got[t], 1) == want[t][1],
+                  "packed op %d on %d %d %d %d: %d %d", t, al, ah, bl, bh, lane(got[t], 0), lane(got[t], 1));
+        int32_t acc = (int32_t)rng_next(&r);
+        int64_t wad = (int64_t)acc + (int64_t)al * bl + (int64_t)ah * bh;
+        int64_t wadx = (int64_t)acc + (int64_t)al * bh + (int64_t)ah * bl;
+        int64_t wsd = (int64_t)acc + (int64_t)al * bl - (int64_t)ah * bh;
+        int64_t wsdx = (int64_t)acc + (int64_t)al * bh - (int64_t)ah * bl;
+        CHECK(circnn_smlad(a, b, acc) == (int32_t)(uint32_t)wad, "smlad");
+        CHECK(circnn_smladx(a, b, acc) == (int32_t)(uint32_t)wadx, "smladx");
+        CHECK(circnn_smlsd(a, b, acc) == (int32_t)(uint32_t)wsd, "smlsd");
+        CHECK(circnn_smlsdx(a, b, acc) == (int32_t)(uint32_t)wsdx, "smlsdx");
+        CHECK(circnn_smuad(a, b) == (int32_t)(uint32_t)((int64_t)al * bl + (int64_t)ah * bh), "smuad");
+        CHECK(lane(circnn_pkhtb16(acc, (int32_t)rng_next(&r)), 1) == (acc >> 16), "pkhtb");
+        int32_t lo = (int32_t)rng_next(&r) >> 1, hi = (int32_t)rng_next(&r) >> 2;
+        uint32_t pk = circnn_pkhbt1(lo, hi);
+        CHECK(lane(pk, 0) == wrap16(lo) && lane(pk, 1) == wrap16(hi >> 15), "pkhbt");
+    }
+}
+
+/* The DSP FFT against the portable one: every size, in place and out of
+ * place, inputs of every kind (full scale, quiet, extremes, sparse, tones,
+ * constants, zero). */
+static void test_fft(void)
+{
+    rng_t r = rng_seed(19);
+    int16_t x[1024], a[1024], b[1024];
+    for (int t = 0; t < 6000; t++) {
+        uint32_t n = 2u << (t % 10);
+        int kind = (t / 10) % 9;
+        int32_t amp = 1 + ((int32_t)(rng_next(&r) % 32768u) >> (rng_next(&r) % 15u));
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t v;
+            switch (kind) {
+            case 0: v = draw16(&r, 0); break;
+            case 1: v = rng_int(&r, -amp, amp); break;
+            case 2: v = (rng_next(&r) & 1u) ? -32768 : 32767; break;
+            case 3: v = (rng_next(&r) % 16u) == 0 ? draw16(&r, 0) : 0; break;
+            case 4: v = (int32_t)lround(32767.0 * dft_cos((i * (1u + t % 7u)) % n, n)); break;
+            case 5: v = t % 2 ? -32768 : 32767; break;
+            case 6: v = i == 0 ? -32768 : 0; break;
+            case 7: v = (int32_t)((rng_next(&r) % 3u) * 32767u) - 32767 - (int32_t)(rng_next(&r) & 1u); break;
+            default: v = 0; break;
+            }
+            x[i] = (int16_t)v;
+        }
+        for (int inverse = 0; inverse <= 1; inverse++) {
+            int32_t e_ref = inverse ? circnn_irfft_q15(x, a, n) : circnn_rfft_q15(x, a, n);
+            int32_t e_dsp;
+            if (t & 1) {
+                memcpy(b, x, n * sizeof *b);
+                e_dsp = inverse ? circnn_irfft_q15_dsp(b, b, n) : circnn_rfft_q15_dsp(b, b, n);
+            } else {
+                e_dsp = inverse ? circnn_irfft_q15_dsp(x, b, n) : circnn_rfft_q15_dsp(x, b, n);
+            }
+            size_t bad = 0;
+            for (uint32_t i = 0; i < n; i++) bad += a[i] != b[i];
+            CHECK(bad == 0 && e_ref == e_dsp, "%s n = %u, input kind %d: %lu outputs differ, exponents %ld %ld",
+                  inverse ? "irfft" : "rfft", (unsigned)n, kind, (unsigned long)bad, (long)e_ref, (long)e_dsp);
+        }
     }
 }
 
@@ -152,6 +247,8 @@ static void test_bc_conv2d(void)
 int main(void)
 {
     test_intrinsics();
+    test_simd_intrinsics();
+    test_fft();
     test_bc_dense();
     test_bc_conv2d();
     return test_summary("test_dsp_c");

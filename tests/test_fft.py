@@ -28,6 +28,19 @@ def test_f32_rfft_and_irfft_against_float64(rng, n):
     assert err <= 1e-6, f"n={n}: inverse normalised RMS error {err:.2e}"
 
 
+def test_q15_twiddle_table_is_the_c_table_within_radius():
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "src" / "twiddle.c").read_text()
+    block = text[text.index("circnn_cos_q15"):]
+    table = [int(v) for v in re.findall(r"(\d+)u,", block[:block.index("};")])]
+    np.testing.assert_array_equal(table, fixed.COS_Q15)
+    c, s = fixed.twiddle_q15(np.arange(768))
+    assert (c * c + s * s).max() <= 32767 ** 2     # fft.h's stage bounds rely on it
+    angle = 2 * np.pi * np.arange(768) / 1024
+    assert np.abs(c - 32767 * np.cos(angle)).max() <= 1.5 and np.abs(s - 32767 * np.sin(angle)).max() <= 1.5
+
+
 def q15_snr_row(rng, n, trials=16):
     full = rng.integers(-32768, 32768, size=(trials, n)).astype(np.int16)
     quiet = rng.integers(-512, 513, size=(trials, n)).astype(np.int16)

@@ -34,25 +34,62 @@
  * to it.  Examples: an impulse x = {1000, 0, ..., 0} gives a flat spectrum of
  * 1000, returned as, say, out = 16000 with e = -4.
  *
- * Scaling policy, the same for every stage:
- *  1. The input is first normalised: shifted left by the largest s0 in
- *     [0, 15] that keeps max|x| * 2^s0 <= 32767 (all-zero input: s0 = 15).
- *     A quiet signal thus uses all 16 bits before any rounding happens,
- *     which is where a fixed 1/2 per stage (CMSIS-DSP) loses its precision.
- *  2. Each radix-2 stage of the n/2-point complex FFT, and the final stage
- *     that splits it into the real spectrum, looks at the largest magnitude M
- *     of any real or imaginary part entering it and scales its outputs by
- *     2^-s with s = 0 if M <= 13568, s = 1 if M <= 27136, else s = 2.  A
- *     butterfly grows a part by at most 1 + sqrt(2), so no stage can
- *     overflow; s is added to the exponent.
- *  3. Arithmetic inside a butterfly: twiddles are q15 (cos and sin rounded
- *     to nearest, the unit twiddle exact); each product of a 16-bit value
- *     and a twiddle is kept in 32 bits, shifted right by one or two bits
- *     (arithmetic, floor) so the sum cannot overflow, and each output is
- *     rounded once: add 2^(r-1), then shift right arithmetically by r
- *     (round half up).  Outputs are clamped to [-32768, 32767].
- * The Python simulator circnn.fixed performs the same operations in the same
- * order and is bit-exact with this code.
+ * Structure.  The n reals are m = n/2 complex words z[t] = x[2t] + i x[2t+1]
+ * (re, im: int16 each).  Their m-point FFT runs radix-4 decimation-in-
+ * frequency stages over groups of L = m, m/4, ... down to 4 (and, when
+ * log2 m is odd, a last radix-2 stage of twiddle 1), then a bit reversal;
+ * a split stage separates the two real spectra.  The inverse runs the split
+ * backwards first, then the same stages with conjugate twiddles.
+ *
+ * Scaling policy.  Every decision reads b, the bit length of the largest
+ * |z|^2 = re^2 + im^2 over the words entering a step (the OR of all of them,
+ * so |z| < 2^(b/2) for every word and one cheap pass finds it):
+ *  1. The input is first shifted left by the largest s0 in [0, 15] that keeps
+ *     |z| * 2^s0 < 2^15 for every word (all-zero input: s0 = 15).  A quiet
+ *     signal thus uses all 16 bits before any rounding happens, which is
+ *     where a fixed 1/2 per stage (CMSIS-DSP) loses its precision.
+ *  2. A radix-4 stage shifts its outputs right by s = 0 if b <= 26 (|z| <
+ *     2^13), 1 if b <= 28, 2 if b <= 29, else 3; the radix-2 stage by 0 if
+ *     b <= 28, else 1; the split by 0 if b <= 28, 1 if b <= 30, else 2.  A
+ *     radix-4 stage grows |z| by at most 4, the radix-2 one by 2, the split by
+ *     sqrt 2, and every twiddle has modulus <= 32767: so no output and no
+ *     intermediate value leaves int16, no 32-bit sum overflows, and nothing
+ *     is clamped.  The shifts are added to the exponent.
+ *  3. Arithmetic (>> is an arithmetic shift, so every halving is a floor, and
+ *     each product is rounded once, half up):
+ *     - twiddles W^t = c - i s, t = j 1024 / L, from one quarter-wave table
+ *       of 32767 cos (src/twiddle.c: rounded, then lowered where needed so
+ *       that c^2 + s^2 <= 32767^2);
+ *     - radix-4 butterfly on a, b, c, d (words j, j + L/4, j + L/2,
+ *       j + 3L/4 of a group), h = [s >= 2], g = [s == 3]:
+ *           p = (a + c) >> h, q = (a - c) >> h, r = (b + d) >> h, u = (b - d) >> h
+ *           out[j]        = (p + r) >> (s - h)
+ *           out[j + L/4]  = rot((p - r) >> g,     W^2j)
+ *           out[j + L/2]  = rot((q - i u) >> g,   W^j)     (inverse: q + i u)
+ *           out[j + 3L/4] = rot((q + i u) >> g,   W^3j)    (inverse: q - i u)
+ *       where rot(y, w) = y w (inverse: y conj(w)) with each part one int32
+ *       sum of products, (sum + 2^(k-1)) >> k, k = 15 if s == 0 else 16; y is
+ *       never rounded to 16 bits first (for s < 3 its products are summed from
+ *       those of p and r, or q and u).  For j = 0 the twiddle 1 is exact:
+ *       rot(y, 1) = y >> (k - 15).
+ *     - radix-2 butterfly: (a + b) >> s, (a - b) >> s.
+ *     - forward split, bins 0 < k < m/2, with (c, s') the twiddle of t = k
+ *       1024 / n, B = ((32767 + s') >> 1) + 1 + i (c >> 1) and A = 32768 - B
+ *       (so A + B = 1 exactly, in q15):
+ *           X[k] = Z[k] A + conj(Z[m-k]) B,  X[m-k] = Z[m-k] conj(A) + conj(Z[k]) conj(B)
+ *       each part one int32 sum of four products, (sum + 2^(14+s)) >> (15+s);
+ *       for s = 2 the words Z[k], Z[m-k] are halved first and the shift is
+ *       16.  X[0] = (Re Z[0] + Im Z[0]) >> s, X[n/2] = (Re Z[0] - Im Z[0]) >> s,
+ *       X[n/4] = conj(Z[m/2]) >> s.  Inverse split: Z[k] = X[k] conj(A) +
+ *       conj(X[m-k]) conj(B), Z[m-k] = X[m-k] A + conj(X[k]) B, Z[0] =
+ *       ((X[0] + X[n/2]) >> (s+1), (X[0] - X[n/2]) >> (s+1)), Z[m/2] =
+ *       conj(X[n/4]) >> s.
+ * Every one of these operations is what a DSP-extension instruction computes
+ * exactly (SHADD16 and SHASX halve with a floor, SMLAD and SMLSDX chains
+ * started from the rounding constant sum in int32, PKHTB takes the rounded
+ * top halves, SMUAD(z, z) is |z|^2), so the DSP variant used on Cortex-M4,
+ * M7 and M33, the portable C used elsewhere and the Python simulator
+ * circnn.fixed give the same bits.
  *
  * Accuracy against float64 (tests/test_fft.py prints the table): forward
  * SNR >= 65 dB on full-scale uniform random input and >= 50 dB at 1/64 of

@@ -11,28 +11,45 @@ import numpy as np
 
 from .circulant import blocks, check_block_size
 
-STAGE_LIMIT_0 = 13568   # largest part a stage passes unscaled
-STAGE_LIMIT_1 = 27136   # largest part a stage passes halved
 BIAS_FRAC_BITS = 16     # CIRCNN_Q15_BIAS_FRAC_BITS
 INT16_MIN, INT16_MAX = -32768, 32767
 
+# Largest bit length of |z|^2 (z any complex word entering a step) for which
+# the step may use each shift; include/circnn/fft.h derives them.
+RADIX4_LIMITS = (26, 28, 29)   # shift 0, 1, 2; else 3
+RADIX2_LIMIT = 28              # shift 0; else 1
+SPLIT_LIMITS = (28, 30)        # shift 0, 1; else 2
+TWIDDLE_RADIUS = 32767
+
 
 def _cos_table():
+    """circnn_cos_q15 (src/twiddle.c, src/gen_twiddle.py's rule): round(32767 cos(2 pi u / 1024)),
+    u = 0..256, then entry u or 256 - u lowered until (u, 256 - u) lies within 32767 of 0."""
     angles = 2.0 * np.pi * np.arange(257) / 1024.0
     cos = np.cos(angles)
     cos[256] = 0.0
-    return np.rint(cos * 32768.0).astype(np.int64)
+    t = [int(v) for v in np.rint(cos * TWIDDLE_RADIUS)]
+    for a in range(129):
+        b = 256 - a
+        while t[a] * t[a] + t[b] * t[b] > TWIDDLE_RADIUS * TWIDDLE_RADIUS:
+            if t[a] >= t[b]:
+                t[a] -= 1
+            else:
+                t[b] -= 1
+    return np.array(t, dtype=np.int64)
 
 
 COS_Q15 = _cos_table()
 
 
 def twiddle_q15(t):
-    """cos and sin of 2 pi t / 1024 in q15 (1.0 = 32768) for 0 <= t < 512."""
+    """q15 cos and sin of 2 pi t / 1024 (radius <= 32767) for 0 <= t < 768."""
     t = np.asarray(t, dtype=np.int64)
-    low = t <= 256
-    c = np.where(low, COS_Q15[np.minimum(t, 256)], -COS_Q15[np.clip(512 - t, 0, 256)])
-    s = np.where(low, COS_Q15[np.clip(256 - t, 0, 256)], COS_Q15[np.clip(t - 256, 0, 256)])
+    q0, q1 = t <= 256, (t > 256) & (t <= 512)
+    c = np.where(q0, COS_Q15[np.clip(t, 0, 256)],
+                 np.where(q1, -COS_Q15[np.clip(512 - t, 0, 256)], -COS_Q15[np.clip(t - 512, 0, 256)]))
+    s = np.where(q0, COS_Q15[np.clip(256 - t, 0, 256)],
+                 np.where(q1, COS_Q15[np.clip(t - 256, 0, 256)], -COS_Q15[np.clip(768 - t, 0, 256)]))
     return c, s
 
 
@@ -58,23 +75,67 @@ def quantize(x, frac_bits=15):
     return sat16(np.floor(x * 2.0 ** frac_bits + 0.5)).astype(np.int16)
 
 
-def _stage_shift(largest):
-    return np.where(largest <= STAGE_LIMIT_0, 0, np.where(largest <= STAGE_LIMIT_1, 1, 2))
+# ---------------------------------------------------------------------------
+# q15 real FFT.  z arrays are (B, m, 2) int64: m complex words (re, im) per row.
+
+def _bits_sq(z):
+    """Per row: the bit length of the largest |z|^2 = re^2 + im^2 (the OR of them all)."""
+    sq = (z[..., 0] * z[..., 0] + z[..., 1] * z[..., 1]).reshape(z.shape[0], -1)
+    return np.frexp(sq.max(axis=1).astype(np.float64))[1].astype(np.int64)
 
 
-def _row_max(v):
-    """Largest |value| per row of a (B, ...) array -> (B,)."""
-    return np.abs(v.reshape(v.shape[0], -1)).max(axis=1)
+def _shift_from(bits, limits):
+    return np.searchsorted(np.asarray(limits), bits, side="left")
 
 
-def _normalise(v):
-    """The input step: v * 2^s0 with the largest s0 in [0, 15] keeping |v| <= 32767."""
-    largest = _row_max(v)
-    s0 = np.zeros_like(largest)
-    for s in range(1, 16):
-        s0 = np.where((largest << s) <= INT16_MAX, s, s0)
-    s0 = np.where(largest == 0, 15, s0)
-    return v << s0.reshape((-1,) + (1,) * (v.ndim - 1)), s0, largest << s0
+def _by_shift(z, shifts, step):
+    """Apply step(rows, s) to the rows of z grouped by their shift s."""
+    out = np.empty_like(z)
+    for s in np.unique(shifts):
+        rows = shifts == s
+        out[rows] = step(z[rows], int(s))
+    return out
+
+
+def _radix4(z, length, s, inverse):
+    """One radix-4 decimation-in-frequency stage, groups of `length`, shift s."""
+    b_, m, _ = z.shape
+    q4 = length // 4
+    zz = z.reshape(b_, m // length, 4, q4, 2)
+    a, b, c, d = zz[:, :, 0], zz[:, :, 1], zz[:, :, 2], zz[:, :, 3]
+    h1 = 1 if s >= 2 else 0
+    p, q, r, u = (a + c) >> h1, (a - c) >> h1, (b + d) >> h1, (b - d) >> h1
+    out = np.empty_like(zz)
+    out[:, :, 0] = (p + r) >> (s - h1)
+    qr, qi, ur, ui = q[..., 0], q[..., 1], u[..., 0], u[..., 1]
+    if inverse:   # q + iu, q - iu
+        y1, y3 = (qr - ui, qi + ur), (qr + ui, qi - ur)
+    else:         # q - iu, q + iu
+        y1, y3 = (qr + ui, qi - ur), (qr - ui, qi + ur)
+    y2 = (p[..., 0] - r[..., 0], p[..., 1] - r[..., 1])
+    h2 = 1 if s == 3 else 0
+    k = 15 if s == 0 else 16
+    j = np.arange(q4)
+    for pos, (yr, yi), mult in ((1, y2, 2), (2, y1, 1), (3, y3, 3)):
+        yr, yi = yr >> h2, yi >> h2
+        c, sn = twiddle_q15(mult * j * (1024 // length))
+        if inverse:
+            tr, ti = yr * c - yi * sn, yi * c + yr * sn
+        else:
+            tr, ti = yr * c + yi * sn, yi * c - yr * sn
+        tr, ti = (tr + (1 << (k - 1))) >> k, (ti + (1 << (k - 1))) >> k
+        # j = 0: the twiddle 1 is exact, the shift a floor
+        tr[..., 0], ti[..., 0] = yr[..., 0] >> (k - 15), yi[..., 0] >> (k - 15)
+        out[:, :, pos, :, 0], out[:, :, pos, :, 1] = tr, ti
+    return out.reshape(b_, m, 2)
+
+
+def _radix2(z, s):
+    """The last stage when log2(m) is odd: radix 2, twiddle 1."""
+    b_, m, _ = z.shape
+    zz = z.reshape(b_, m // 2, 2, 2)
+    a, b = zz[:, :, 0], zz[:, :, 1]
+    return np.stack([(a + b) >> s, (a - b) >> s], axis=2).reshape(b_, m, 2)
 
 
 def _bit_reverse_perm(m):
@@ -86,68 +147,69 @@ def _bit_reverse_perm(m):
     return rev
 
 
-def _complex_stages(z, inverse, largest):
-    """Radix-2 DIT stages on z (B, m, 2) in bit-reversed order."""
-    batch, m, _ = z.shape
-    exponent = np.zeros(batch, dtype=np.int64)
-    length = 2
-    while length <= m:
-        half = length // 2
-        shift = _stage_shift(largest)
-        exponent += shift
-        r = (14 + shift).reshape(batch, 1, 1)
-        c, s = twiddle_q15(np.arange(half) * (1024 // length))
-        wr, wi = c, (s if inverse else -s)
-        zz = z.reshape(batch, m // length, 2, half, 2)
-        ar, ai = zz[:, :, 0, :, 0], zz[:, :, 0, :, 1]
-        br, bi = zz[:, :, 1, :, 0], zz[:, :, 1, :, 1]
-        tr = ((wr * br) >> 1) - ((wi * bi) >> 1)
-        ti = ((wr * bi) >> 1) + ((wi * br) >> 1)
-        ar, ai = ar * 16384, ai * 16384
-        out = np.empty_like(zz)
-        out[:, :, 0, :, 0] = sat16(rshift_round(ar + tr, r))
-        out[:, :, 0, :, 1] = sat16(rshift_round(ai + ti, r))
-        out[:, :, 1, :, 0] = sat16(rshift_round(ar - tr, r))
-        out[:, :, 1, :, 1] = sat16(rshift_round(ai - ti, r))
-        z = out.reshape(batch, m, 2)
-        largest = _row_max(z)
-        length *= 2
-    return z, exponent, largest
+def _complex_fft(z, inverse, bits):
+    """Radix-4 DIF stages (a radix-2 one last when log2 m is odd), then the
+    bit reversal: natural order in and out.  bits: _bits_sq of z."""
+    m = z.shape[1]
+    exponent = np.zeros(z.shape[0], dtype=np.int64)
+    length = m
+    while length >= 4:
+        shifts = _shift_from(bits, RADIX4_LIMITS)
+        z = _by_shift(z, shifts, lambda rows, s, n=length: _radix4(rows, n, s, inverse))
+        exponent += shifts
+        bits = _bits_sq(z)
+        length //= 4
+    if length == 2:
+        shifts = _shift_from(bits, (RADIX2_LIMIT,))
+        z = _by_shift(z, shifts, _radix2)
+        exponent += shifts
+        bits = _bits_sq(z)
+    if m > 2:
+        z = z[:, _bit_reverse_perm(m), :]
+    return z, exponent, bits
 
 
-def _split(z, n, largest, inverse):
-    """split_forward / split_inverse of src/fft_q15.c on z (B, m, 2)."""
-    batch, m, _ = z.shape
-    shift = _stage_shift(largest)
-    r = (14 + shift).reshape(batch, 1)
-    out = np.empty_like(z)
-    z0r, z0i = z[:, 0, 0], z[:, 0, 1]
-    if inverse:
-        first = np.stack([(z0r + z0i) * 8192, (z0r - z0i) * 8192], axis=1)
-    else:
-        first = np.stack([(z0r + z0i) * 16384, (z0r - z0i) * 16384], axis=1)
-    out[:, 0, :] = sat16(rshift_round(first, r))
-    if m >= 2:
-        h = m // 2
-        mid = np.stack([z[:, h, 0] * 16384, -z[:, h, 1] * 16384], axis=1)
-        out[:, h, :] = sat16(rshift_round(mid, r))
-    if m >= 4:
-        k = np.arange(1, m // 2)
-        c, s = twiddle_q15(k * (1024 // n))
-        zk, zm = z[:, k, :], z[:, m - k, :]
-        er, ei = zk[..., 0] + zm[..., 0], zk[..., 1] - zm[..., 1]
-        dr, di = zk[..., 0] - zm[..., 0], zk[..., 1] + zm[..., 1]
-        if inverse:   # dr, di are P; the results are Q
-            pr = -((s * dr) >> 2) - ((c * di) >> 2)
-            pi = ((c * dr) >> 2) - ((s * di) >> 2)
-        else:
-            pr = ((c * di) >> 2) - ((s * dr) >> 2)
-            pi = -((c * dr) >> 2) - ((s * di) >> 2)
-        out[:, k, 0] = sat16(rshift_round(er * 8192 + pr, r))
-        out[:, k, 1] = sat16(rshift_round(ei * 8192 + pi, r))
-        out[:, m - k, 0] = sat16(rshift_round(er * 8192 - pr, r))
-        out[:, m - k, 1] = sat16(rshift_round(pi - ei * 8192, r))
-    return out, shift, _row_max(out)
+def _split(z, n, bits, inverse):
+    """Forward: Z (the m-point FFT of the pairs) -> the packed real spectrum X;
+    inverse: X -> Z.  One rounding per output from exact int32 sums."""
+    shifts = _shift_from(bits, SPLIT_LIMITS)
+
+    def step(v, s):
+        m = v.shape[1]
+        out = np.empty_like(v)
+        x0, x1 = v[:, 0, 0], v[:, 0, 1]
+        t = s + 1 if inverse else s
+        out[:, 0, 0], out[:, 0, 1] = (x0 + x1) >> t, (x0 - x1) >> t
+        if m >= 2:
+            h = m // 2
+            out[:, h, 0], out[:, h, 1] = v[:, h, 0] >> s, (-v[:, h, 1]) >> s
+        if m >= 4:
+            k = np.arange(1, m // 2)
+            c, sn = twiddle_q15(k * (1024 // n))
+            br, bi = ((32767 + sn) >> 1) + 1, c >> 1   # A + B = 1 exactly
+            ar, ai = 32768 - br, -bi
+            h = 1 if s == 2 else 0                     # shift 2: halve first, then as 1
+            zr, zi, mr, mi = (v[:, k, 0] >> h, v[:, k, 1] >> h, v[:, m - k, 0] >> h, v[:, m - k, 1] >> h)
+            if inverse:   # Z[k] = X[k] A* + X[m-k]* B*,  Z[m-k] = X[m-k] A + X[k]* B
+                sums = (zr * ar + zi * ai + mr * br - mi * bi, zi * ar - zr * ai - mr * bi - mi * br,
+                        mr * ar - mi * ai + zr * br + zi * bi, mr * ai + mi * ar + zr * bi - zi * br)
+            else:         # X[k] = Z[k] A + Z[m-k]* B,  X[m-k] = Z[m-k] A* + Z[k]* B*
+                sums = (zr * ar - zi * ai + mr * br + mi * bi, zr * ai + zi * ar + mr * bi - mi * br,
+                        mr * ar + mi * ai + zr * br - zi * bi, mi * ar - mr * ai - zr * bi - zi * br)
+            rs = [(v_ + (1 << (14 + s - h))) >> (15 + s - h) for v_ in sums]
+            out[:, k, 0], out[:, k, 1], out[:, m - k, 0], out[:, m - k, 1] = rs
+        return out
+
+    return _by_shift(z, shifts, step), shifts
+
+
+def _normalise(rows):
+    """rows (B, n) -> (rows * 2^s0, s0, bits): the largest s0 in [0, 15] with
+    |z| * 2^s0 < 2^15 for every pair z; bits: _bits_sq of the result."""
+    z = rows.reshape(rows.shape[0], -1, 2)
+    bits = _bits_sq(z)
+    s0 = np.clip((30 - bits) >> 1, 0, 15)
+    return rows << s0[:, None], s0, np.where(bits > 0, bits + 2 * s0, 0)
 
 
 def _as_rows(x, name):
@@ -163,10 +225,9 @@ def rfft_q15(x):
     """Forward q15 real FFT of x (..., n) int16 -> (packed int16 (..., n), exponent int32 (...))."""
     rows, lead, n = _as_rows(x, "x")
     m = n // 2
-    v, s0, largest = _normalise(rows)
-    z = v.reshape(-1, m, 2)[:, _bit_reverse_perm(m), :]
-    z, e_stages, largest = _complex_stages(z, False, largest)
-    z, e_split, _ = _split(z, n, largest, inverse=False)
+    v, s0, bits = _normalise(rows)
+    z, e_stages, bits = _complex_fft(v.reshape(-1, m, 2), False, bits)
+    z, e_split = _split(z, n, bits, inverse=False)
     exponent = -s0 + e_stages + e_split
     return z.reshape(lead + (n,)).astype(np.int16), exponent.reshape(lead).astype(np.int32)
 
@@ -175,10 +236,9 @@ def irfft_q15(spectrum):
     """Inverse q15 real FFT of packed mantissas (..., n) int16 -> (int16 (..., n), exponent (...))."""
     rows, lead, n = _as_rows(spectrum, "spectrum")
     m = n // 2
-    v, s0, largest = _normalise(rows)
-    z, e_split, largest = _split(v.reshape(-1, m, 2), n, largest, inverse=True)
-    z = z[:, _bit_reverse_perm(m), :]
-    z, e_stages, _ = _complex_stages(z, True, largest)
+    v, s0, bits = _normalise(rows)
+    z, e_split = _split(v.reshape(-1, m, 2), n, bits, inverse=True)
+    z, e_stages, _ = _complex_fft(z, True, _bits_sq(z))
     exponent = -s0 + e_split + e_stages - (m.bit_length() - 1)
     return z.reshape(lead + (n,)).astype(np.int16), exponent.reshape(lead).astype(np.int32)
 
