@@ -352,34 +352,34 @@ static void v4_stage2(float *z, uint32_t m, uint32_t G)
  * floats; w: the twiddles as vectors, or NULL for W^0 = 1. */
 static inline void v4_bfly4(float *a, size_t o, size_t re, size_t im, const v4 *w, uint32_t G)
 {
-    for (uint32_t u = 0; u < G; u++) {
-        float *p = a + 4 * u;
-        v4 ar = ld(p + re), ai = ld(p + im);
-        v4 br = ld(p + o + re), bi = ld(p + o + im);
-        v4 cr = ld(p + 2 * o + re), ci = ld(p + 2 * o + im);
-        v4 dr = ld(p + 3 * o + re), di = ld(p + 3 * o + im);
+    float *r0 = a + re, *i0 = a + im, *r1 = r0 + o, *i1 = i0 + o;
+    float *r2 = r1 + o, *i2 = i1 + o, *r3 = r2 + o, *i3 = i2 + o;
+    for (size_t u = 0; u < (size_t)4 * G; u += 4) {
+        v4 ar = ld(r0 + u), ai = ld(i0 + u), br = ld(r1 + u), bi = ld(i1 + u);
         if (w) {
-            v4 t;
-            t = w[2] * br - w[3] * bi;
+            v4 t = w[2] * br - w[3] * bi;
             bi = w[2] * bi + w[3] * br;
             br = t;
-            t = w[0] * cr - w[1] * ci;
+        }
+        v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
+        v4 cr = ld(r2 + u), ci = ld(i2 + u), dr = ld(r3 + u), di = ld(i3 + u);
+        if (w) {
+            v4 t = w[0] * cr - w[1] * ci;
             ci = w[0] * ci + w[1] * cr;
             cr = t;
             t = w[4] * dr - w[5] * di;
             di = w[4] * di + w[5] * dr;
             dr = t;
         }
-        v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
         v4 sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
-        st(p + re, c0r + sr);
-        st(p + im, c0i + si);
-        st(p + 2 * o + re, c0r - sr);
-        st(p + 2 * o + im, c0i - si);
-        st(p + o + re, c1r + ei);
-        st(p + o + im, c1i - er);
-        st(p + 3 * o + re, c1r - ei);
-        st(p + 3 * o + im, c1i + er);
+        st(r0 + u, c0r + sr);
+        st(i0 + u, c0i + si);
+        st(r2 + u, c0r - sr);
+        st(i2 + u, c0i - si);
+        st(r1 + u, c1r + ei);
+        st(i1 + u, c1i - er);
+        st(r3 + u, c1r - ei);
+        st(i3 + u, c1i + er);
     }
 }
 
