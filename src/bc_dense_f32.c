@@ -63,22 +63,22 @@ static void mac16(const float *restrict w, const float *restrict x, const float 
                   uint32_t count, uint32_t stride, float *restrict spec, float *restrict a)
 {
     v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
-    const float *wr = w, *xr = x, *sr = xs;
-    uint32_t r = 0;
-    for (; r + 2 <= count; r += 2, wr += 2 * stride, xr += 2 * stride, sr += 2 * stride) {
-        const float *wu = wr + stride, *xu = xr + stride, *su = sr + stride;
-        v4 w0 = ld(wr), w1 = ld(wr + 4), w2 = ld(wr + 8), w3 = ld(wr + 12);
-        v4 u0 = ld(wu), u1 = ld(wu + 4), u2 = ld(wu + 8), u3 = ld(wu + 12);
-        a0 += w0 * ld(xr) + u0 * ld(xu);
-        b0 += w0 * ld(sr) + u0 * ld(su);
-        a1 += w1 * ld(xr + 4) + u1 * ld(xu + 4);
-        b1 += w1 * ld(sr + 4) + u1 * ld(su + 4);
-        a2 += w2 * ld(xr + 8) + u2 * ld(xu + 8);
-        b2 += w2 * ld(sr + 8) + u2 * ld(su + 8);
-        a3 += w3 * ld(xr + 12) + u3 * ld(xu + 12);
-        b3 += w3 * ld(sr + 12) + u3 * ld(su + 12);
+    const size_t step = 2 * (size_t)stride, end = (size_t)(count / 2) * step;
+    const float *wu = w + stride, *xu = x + stride, *su = xs + stride;
+    for (size_t o = 0; o < end; o += step) {
+        v4 w0 = ld(w + o), w1 = ld(w + o + 4), w2 = ld(w + o + 8), w3 = ld(w + o + 12);
+        v4 u0 = ld(wu + o), u1 = ld(wu + o + 4), u2 = ld(wu + o + 8), u3 = ld(wu + o + 12);
+        a0 += w0 * ld(x + o) + u0 * ld(xu + o);
+        b0 += w0 * ld(xs + o) + u0 * ld(su + o);
+        a1 += w1 * ld(x + o + 4) + u1 * ld(xu + o + 4);
+        b1 += w1 * ld(xs + o + 4) + u1 * ld(su + o + 4);
+        a2 += w2 * ld(x + o + 8) + u2 * ld(xu + o + 8);
+        b2 += w2 * ld(xs + o + 8) + u2 * ld(su + o + 8);
+        a3 += w3 * ld(x + o + 12) + u3 * ld(xu + o + 12);
+        b3 += w3 * ld(xs + o + 12) + u3 * ld(su + o + 12);
     }
-    if (r < count) {
+    if (count % 2) {
+        const float *wr = w + end, *xr = x + end, *sr = xs + end;
         v4 w0 = ld(wr), w1 = ld(wr + 4), w2 = ld(wr + 8), w3 = ld(wr + 12);
         a0 += w0 * ld(xr);
         b0 += w0 * ld(sr);
