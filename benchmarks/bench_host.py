@@ -129,6 +129,8 @@ class Case:
 
         # (a) the C layer: packed weights and scratch prepared once.
         self.ffi, self.lib = ffi, lib
+        self.float_array = ffi.typeof("float[]")
+        self.layer_fn = lib.circnn_bc_dense_f32
         self.weight = np.ascontiguousarray(circulant.to_spectrum(w), dtype=np.float32)
         self.layer = ffi.new("circnn_bc_dense_f32_t *")
         self.layer.in_features, self.layer.out_features, self.layer.block_size = n, m, k
@@ -154,13 +156,14 @@ class Case:
         self.reference = circulant.matvec(w, self.x.astype(np.float64), m)        # float64
 
     def call(self):
-        """(a) the C layer from Python, one call per batch row."""
-        ffi, lib = self.ffi, self.lib
-        xp = ffi.from_buffer("float[]", self.x)
-        yp = ffi.from_buffer("float[]", self.y)
+        """(a) the C layer from Python, one call per batch row: pointers to
+        the input and output arrays taken on each call, as a caller would."""
+        ffi, floats, layer_fn = self.ffi, self.float_array, self.layer_fn
+        xp = ffi.from_buffer(floats, self.x)
+        yp = ffi.from_buffer(floats, self.y)
         n, m = self.n, self.m
         for b in range(self.batch):
-            lib.circnn_bc_dense_f32(self.layer, xp + b * n, yp + b * m, self.scratch_ptr)
+            layer_fn(self.layer, xp + b * n, yp + b * m, self.scratch_ptr)
         return self.y
 
     def dense_mv(self):
