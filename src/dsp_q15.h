@@ -175,6 +175,16 @@ static inline uint32_t circnn_shsub16(uint32_t a, uint32_t b)
 #endif
 }
 
+/* UHADD16: (a + b) >> 1 per lane, the lanes unsigned. */
+static inline uint32_t circnn_uhadd16(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return (uint32_t)__uhadd16((uint16x2_t)a, (uint16x2_t)b);
+#else
+    return (((a & 0xFFFFu) + (b & 0xFFFFu)) >> 1) | ((((a >> 16) + (b >> 16)) >> 1) << 16);
+#endif
+}
+
 static inline uint32_t circnn_shasx(uint32_t a, uint32_t b)
 {
 #if CIRCNN_DSP_NATIVE

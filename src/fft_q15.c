@@ -185,7 +185,8 @@ static int32_t complex_fft(int16_t *z, uint32_t m, int inverse, uint32_t *acc)
  * and A = (32768, 0) - B, so that A + B = 1 exactly. */
 static inline void split_coefficients(uint32_t t, int32_t *ar, int32_t *ai, int32_t *br, int32_t *bi)
 {
-    int32_t c = (int32_t)circnn_cos_q15[t], s = (int32_t)circnn_cos_q15[CIRCNN_TWIDDLE_QUARTER - t];
+    int32_t c, s;
+    circnn_twiddle_q15(t, &c, &s);
     *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
     *ar = 32768 - *br, *ai = -*bi;
 }

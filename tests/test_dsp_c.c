@@ -109,6 +109,9 @@ static void test_simd_intrinsics(void)
         for (int t = 0; t < 8; t++)
             CHECK(lane(got[t], 0) == want[t][0] && lane(got[t], 1) == want[t][1],
                   "packed op %d on %d %d %d %d: %d %d", t, al, ah, bl, bh, lane(got[t], 0), lane(got[t], 1));
+        uint32_t uh = circnn_uhadd16(a, b);
+        CHECK((uh & 0xFFFFu) == (((a & 0xFFFFu) + (b & 0xFFFFu)) >> 1) && (uh >> 16) == (((a >> 16) + (b >> 16)) >> 1),
+              "uhadd16");
         int32_t acc = (int32_t)rng_next(&r);
         int64_t wad = (int64_t)acc + (int64_t)al * bl + (int64_t)ah * bh;
         int64_t wadx = (int64_t)acc + (int64_t)al * bh + (int64_t)ah * bl;

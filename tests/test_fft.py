@@ -32,9 +32,11 @@ def test_q15_twiddle_table_is_the_c_table_within_radius():
     import pathlib
     import re
     text = (pathlib.Path(__file__).resolve().parents[1] / "src" / "twiddle.c").read_text()
-    block = text[text.index("circnn_cos_q15"):]
-    table = [int(v) for v in re.findall(r"(\d+)u,", block[:block.index("};")])]
-    np.testing.assert_array_equal(table, fixed.COS_Q15)
+    block = text[text.index("circnn_twiddle_pairs_q15"):]
+    words = [int(v, 16) for v in re.findall(r"0x([0-9a-f]{8})u,", block[:block.index("};")])]
+    assert len(words) == 129
+    np.testing.assert_array_equal([w & 0xFFFF for w in words], fixed.COS_Q15[:129])        # cos of t
+    np.testing.assert_array_equal([w >> 16 for w in words], fixed.COS_Q15[256:127:-1])     # sin of t
     c, s = fixed.twiddle_q15(np.arange(768))
     assert (c * c + s * s).max() <= 32767 ** 2     # fft.h's stage bounds rely on it
     angle = 2 * np.pi * np.arange(768) / 1024

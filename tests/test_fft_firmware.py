@@ -1,0 +1,83 @@
+"""The q15 FFTs on emulated Cortex-M cores (QEMU) against the simulator, bit for bit.
+
+tests/fft_firmware.c runs circnn_rfft_q15 and circnn_irfft_q15 on vectors of
+every size and many kinds (full scale, quiet, extremes, sparse, tones,
+impulses, constants, zero), out of place and in place, aligned and
+misaligned by one int16, and compares every output and exponent with
+circnn.fixed's.  On M4F, M7 and M33 this is the DSP-extension variant
+(whose inner loops are ARMv7E-M assembly, so only these runs check them);
+on M0+ and M3 the portable code, and on M4F also the portable code built
+with -DCIRCNN_NO_DSP.  Without the toolchain or QEMU these tests fail with
+the install line (they never skip).
+"""
+import os
+
+import numpy as np
+import pytest
+
+from circnn import firmware, fixed
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def toolchain(tmp_path_factory):
+    try:
+        firmware.check_tools(run=True)
+    except firmware.ToolchainMissing as exc:
+        pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
+    os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
+
+
+def vectors(seed=2026):
+    r = np.random.default_rng(seed)
+    out = []
+    for e in range(1, 11):
+        n = 2 ** e
+        t = np.arange(n)
+        kinds = [r.integers(-32768, 32768, n),                                  # full scale
+                 r.integers(-300, 301, n),                                      # quiet
+                 r.choice([-32768, 32767, 0], n),                               # extremes
+                 np.where(r.random(n) < 0.05, r.integers(-32768, 32768, n), 0),  # sparse
+                 np.round(32767 * np.cos(2 * np.pi * (t * (1 + e) % n) / n + 0.3)),  # a tone
+                 np.eye(1, n, 0)[0] * -32768,                                   # impulse
+                 np.full(n, 32767), np.zeros(n),
+                 r.integers(-4000, 4001, n) + 2000,                             # offset, mid scale
+                 np.round(9000 * np.sin(2 * np.pi * 3 * t / n) + r.normal(0, 300, n))]  # tone in noise
+        if n >= 256:
+            kinds = kinds[:3] + kinds[4:6] + kinds[8:]
+        out += [np.asarray(k, dtype=np.int64).clip(-32768, 32767).astype(np.int16) for k in kinds]
+    return out
+
+
+def write_header(path, vecs):
+    data, rows = [], []
+    for x in vecs:
+        f, fe = fixed.rfft_q15(x[None, :])
+        i, ie = fixed.irfft_q15(x[None, :])
+        rows.append((len(x), len(data), len(data) + len(x), int(fe[0]), len(data) + 2 * len(x), int(ie[0])))
+        data += list(x) + list(f[0]) + list(i[0])
+
+    def arr(ctype, name, values):
+        return f"static const {ctype} {name}[] = {{" + ",".join(str(int(v)) for v in values) + "};\n"
+
+    with open(path, "w") as fh:
+        fh.write(f"#define FFT_COUNT {len(rows)}u\n")
+        fh.write(arr("int16_t", "fft_data", data))
+        for k, (name, ctype) in enumerate([("fft_n", "uint32_t"), ("fft_in", "uint32_t"), ("fft_fwd", "uint32_t"),
+                                           ("fft_fwd_e", "int32_t"), ("fft_inv", "uint32_t"),
+                                           ("fft_inv_e", "int32_t")]):
+            fh.write(arr(ctype, name, [row[k] for row in rows]))
+    return len(rows)
+
+
+@pytest.mark.parametrize("target,args", [("cortex-m0plus", ()), ("cortex-m3", ()), ("cortex-m4f", ()),
+                                         ("cortex-m4f", ("-DCIRCNN_NO_DSP",)), ("cortex-m7", ()),
+                                         ("cortex-m33", ())])
+def test_q15_fft_bit_exact_on_the_core(tmp_path, target, args):
+    count = write_header(tmp_path / "fft_vectors.h", vectors())
+    elf, board = firmware.build_program(target, str(tmp_path), [(os.path.join(HERE, "fft_firmware.c"), list(args))],
+                                        "fft", extra_c_args=list(args))
+    status, text, _ = firmware.run_elf(board, elf, pairs=("empty",), timeout=120)
+    assert f"fft-firmware: {4 * count} passed, 0 failed" in text, text
+    assert status == 0, text
