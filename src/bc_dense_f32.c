@@ -14,6 +14,8 @@
  * 3. The summed spectra go through the inverse transforms, batched as in
  *    1; the 1/k of the inverse is applied with the bias, then the ReLU.
  */
+#include <string.h>
+
 #include "circnn/bc_dense.h"
 #include "circnn/fft.h"
 #include "bc_dense_common.h"
@@ -59,36 +61,59 @@ size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_feat
 /* spec[0..16) = the complex products of 16 reals of one output block, from
  * the sums A and B of the top over `count` rows (stride apart), taken two
  * rows at a time; A itself goes to a[0..16) when a is not NULL. */
-static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
-                  uint32_t count, uint32_t stride, float *restrict spec, float *restrict a)
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__) && !defined(CIRCNN_NO_CLONES)
+/* Compiled twice, for AVX2 and for the x86-64 baseline, chosen at load time
+ * (an ifunc): 8-float vectors in ymm registers or in pairs of xmm.  The
+ * same multiplications and additions in the same order either way (no FMA),
+ * so the results are bit-identical. */
+#define CIRCNN_MAC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CIRCNN_MAC_CLONES
+#endif
+
+typedef float v8 __attribute__((vector_size(32)));
+/* An unaligned, aliasing view for loads (no function returns a v8: that
+ * would change the ABI between the two clones). */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p) (*(const v8u *)(const void *)(p))
+
+/* The sums A and B of mac16 over `count` rows, two rows at a time, for 16
+ * reals: a[0..16), b[0..16). */
+CIRCNN_MAC_CLONES
+static void mac16_sums(const float *restrict w, const float *restrict x, const float *restrict xs,
+                       uint32_t count, uint32_t stride, float *restrict a, float *restrict b)
 {
-    v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+    v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
     const size_t step = 2 * (size_t)stride, end = (size_t)(count / 2) * step;
     const float *wu = w + stride, *xu = x + stride, *su = xs + stride;
     for (size_t o = 0; o < end; o += step) {
-        v4 w0 = ld(w + o), w1 = ld(w + o + 4), w2 = ld(w + o + 8), w3 = ld(w + o + 12);
-        v4 u0 = ld(wu + o), u1 = ld(wu + o + 4), u2 = ld(wu + o + 8), u3 = ld(wu + o + 12);
-        a0 += w0 * ld(x + o) + u0 * ld(xu + o);
-        b0 += w0 * ld(xs + o) + u0 * ld(su + o);
-        a1 += w1 * ld(x + o + 4) + u1 * ld(xu + o + 4);
-        b1 += w1 * ld(xs + o + 4) + u1 * ld(su + o + 4);
-        a2 += w2 * ld(x + o + 8) + u2 * ld(xu + o + 8);
-        b2 += w2 * ld(xs + o + 8) + u2 * ld(su + o + 8);
-        a3 += w3 * ld(x + o + 12) + u3 * ld(xu + o + 12);
-        b3 += w3 * ld(xs + o + 12) + u3 * ld(su + o + 12);
+        v8 w0 = ld8(w + o), w1 = ld8(w + o + 8), u0 = ld8(wu + o), u1 = ld8(wu + o + 8);
+        a0 += w0 * ld8(x + o) + u0 * ld8(xu + o);
+        b0 += w0 * ld8(xs + o) + u0 * ld8(su + o);
+        a1 += w1 * ld8(x + o + 8) + u1 * ld8(xu + o + 8);
+        b1 += w1 * ld8(xs + o + 8) + u1 * ld8(su + o + 8);
     }
     if (count % 2) {
         const float *wr = w + end, *xr = x + end, *sr = xs + end;
-        v4 w0 = ld(wr), w1 = ld(wr + 4), w2 = ld(wr + 8), w3 = ld(wr + 12);
-        a0 += w0 * ld(xr);
-        b0 += w0 * ld(sr);
-        a1 += w1 * ld(xr + 4);
-        b1 += w1 * ld(sr + 4);
-        a2 += w2 * ld(xr + 8);
-        b2 += w2 * ld(sr + 8);
-        a3 += w3 * ld(xr + 12);
-        b3 += w3 * ld(sr + 12);
+        v8 w0 = ld8(wr), w1 = ld8(wr + 8);
+        a0 += w0 * ld8(xr);
+        b0 += w0 * ld8(sr);
+        a1 += w1 * ld8(xr + 8);
+        b1 += w1 * ld8(sr + 8);
     }
+    memcpy(a, &a0, sizeof a0);
+    memcpy(a + 8, &a1, sizeof a1);
+    memcpy(b, &b0, sizeof b0);
+    memcpy(b + 8, &b1, sizeof b1);
+}
+
+static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
+                  uint32_t count, uint32_t stride, float *restrict spec, float *restrict a)
+{
+    float sa[16], sb[16];
+    mac16_sums(w, x, xs, count, stride, sa, sb);
+    v4 a0 = ld(sa), a1 = ld(sa + 4), a2 = ld(sa + 8), a3 = ld(sa + 12);
+    v4 b0 = ld(sb), b1 = ld(sb + 4), b2 = ld(sb + 8), b3 = ld(sb + 12);
     /* [a0 - a1, b0 + b1, a2 - a3, b2 + b3] from a = [a0 a1 a2 a3], b likewise */
     v4 as[4] = {a0, a1, a2, a3}, bs[4] = {b0, b1, b2, b3};
     if (a)
