@@ -16,38 +16,168 @@ size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_feat
 }
 
 #if !CIRCNN_DSP
-/* acc += w * x on packed q15 spectra.  The real part is exact in int32
- * (|wr xr - wi xi| <= 2^31 - 2^15); the imaginary part is not when all four
- * values are -32768, so its two products are added separately. */
-static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t k)
+/* acc = sum over the q blocks j of w_j * x_j (packed q15 spectra, w_j at
+ * w + j k, x_j at x + j k), each bin summed in locals over the blocks.  The
+ * real part of one product is exact in int32 (|wr xr - wi xi| <= 2^31 -
+ * 2^15); the imaginary part reaches 2^31 only when all four are -32768, so
+ * its negation (in [-2^31, 2^31 - 2^16]) is subtracted instead. */
+static void spectral_sums(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t q, uint32_t k)
 {
-    acc[0] += (int32_t)w[0] * x[0];
-    acc[1] += (int32_t)w[1] * x[1];
+    int64_t dc = 0, nyquist = 0;
+    for (uint32_t j = 0, o = 0; j < q; j++, o += k) {
+        dc += (int32_t)w[o] * x[o];
+        nyquist += (int32_t)w[o + 1] * x[o + 1];
+    }
+    acc[0] = dc, acc[1] = nyquist;
     for (uint32_t b = 2; b < k; b += 2) {
-        int32_t wr = w[b], wi = w[b + 1], xr = x[b], xi = x[b + 1];
-        acc[b] += wr * xr - wi * xi;
-        acc[b + 1] += wr * xi;
-        acc[b + 1] += wi * xr;
+        const int16_t *wb = w + b, *xb = x + b, *end = w + b + (size_t)q * k;
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+        /* ARMv6-M (Cortex-M0/M0+): GCC spills most of this loop; two passes
+         * over the blocks (real, then imaginary parts) in seven low
+         * registers, the same sums.  test_firmware.py checks the bits. */
+        uint32_t lo, hi, stride = 2 * k, a, c, d;
+        const int16_t *wp, *xp;
+        __asm__ volatile(
+            ".syntax unified\n\t"   /* GCC hands Thumb-1 inline asm divided syntax */
+            "movs   %[lo], #0\n\t"
+            "movs   %[hi], #0\n\t"
+            "1:\n\t"
+            "ldrh   %[a], [%[wp], #0]\n\t"
+            "sxth   %[a], %[a]\n\t"
+            "ldrh   %[c], [%[xp], #0]\n\t"
+            "sxth   %[c], %[c]\n\t"
+            "muls   %[a], %[c], %[a]\n\t"            /* wr xr */
+            "ldrh   %[c], [%[wp], #2]\n\t"
+            "sxth   %[c], %[c]\n\t"
+            "ldrh   %[d], [%[xp], #2]\n\t"
+            "sxth   %[d], %[d]\n\t"
+            "muls   %[c], %[d], %[c]\n\t"            /* wi xi */
+            "subs   %[a], %[a], %[c]\n\t"
+            "asrs   %[c], %[a], #31\n\t"
+            "adds   %[lo], %[lo], %[a]\n\t"
+            "adcs   %[hi], %[hi], %[c]\n\t"
+            "add    %[wp], %[st]\n\t"
+            "add    %[xp], %[st]\n\t"
+            "cmp    %[wp], %[end]\n\t"
+            "bne    1b\n\t"
+            ".syntax divided\n\t"
+            : [lo] "=&l"(lo), [hi] "=&l"(hi), [a] "=&l"(a), [c] "=&l"(c), [d] "=&l"(d), [wp] "=&l"(wp),
+              [xp] "=&l"(xp)
+            : "[wp]"(wb), "[xp]"(xb), [st] "h"(stride), [end] "h"(end)
+            : "cc", "memory");
+        acc[b] = (int64_t)(((uint64_t)hi << 32) | lo);
+        __asm__ volatile(
+            ".syntax unified\n\t"   /* GCC hands Thumb-1 inline asm divided syntax */
+            "movs   %[lo], #0\n\t"
+            "movs   %[hi], #0\n\t"
+            "1:\n\t"
+            "ldrh   %[a], [%[wp], #0]\n\t"
+            "sxth   %[a], %[a]\n\t"
+            "ldrh   %[c], [%[xp], #2]\n\t"
+            "sxth   %[c], %[c]\n\t"
+            "muls   %[a], %[c], %[a]\n\t"            /* wr xi */
+            "ldrh   %[c], [%[wp], #2]\n\t"
+            "sxth   %[c], %[c]\n\t"
+            "ldrh   %[d], [%[xp], #0]\n\t"
+            "sxth   %[d], %[d]\n\t"
+            "muls   %[c], %[d], %[c]\n\t"            /* wi xr */
+            "rsbs   %[a], %[a], #0\n\t"
+            "subs   %[a], %[a], %[c]\n\t"      /* -(wr xi) - wi xr, exact */
+            "asrs   %[c], %[a], #31\n\t"
+            "subs   %[lo], %[lo], %[a]\n\t"
+            "sbcs   %[hi], %[hi], %[c]\n\t"
+            "add    %[wp], %[st]\n\t"
+            "add    %[xp], %[st]\n\t"
+            "cmp    %[wp], %[end]\n\t"
+            "bne    1b\n\t"
+            ".syntax divided\n\t"
+            : [lo] "=&l"(lo), [hi] "=&l"(hi), [a] "=&l"(a), [c] "=&l"(c), [d] "=&l"(d), [wp] "=&l"(wp),
+              [xp] "=&l"(xp)
+            : "[wp]"(wb), "[xp]"(xb), [st] "h"(stride), [end] "h"(end)
+            : "cc", "memory");
+        acc[b + 1] = (int64_t)(((uint64_t)hi << 32) | lo);
+#else
+        int64_t re = 0, im = 0;
+        for (; wb != end; wb += k, xb += k) re += wb[0] * xb[0] - wb[1] * xb[1];
+        for (wb = w + b, xb = x + b; wb != end; wb += k, xb += k) im -= -(wb[0] * xb[1]) - wb[1] * xb[0];
+        acc[b] = re, acc[b + 1] = im;
+#endif
     }
 }
 #endif
 
-/* Step 4: the sums to int16; returns r (the value is out * 2^r). */
+/* Bit length of v. */
+static int32_t bit_length32(uint32_t v)
+{
+    int32_t b = 0;
+    if (v >> 16) b += 16, v >>= 16;
+    if (v >> 8) b += 8, v >>= 8;
+    if (v >> 4) b += 4, v >>= 4;
+    if (v >> 2) b += 2, v >>= 2;
+    if (v >> 1) b += 1, v >>= 1;
+    return b + (int32_t)v;
+}
+
+/* Step 4: the sums to int16; returns r (the value is out * 2^r).  r is the
+ * bit length of the largest |sum| minus 15 (that of the OR of them all);
+ * then every |sum| * 2^-r < 2^15, so only r > 0 can round up to 2^15 and
+ * saturate. */
 static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
 {
-    uint64_t largest = 0;
-    for (uint32_t t = 0; t < k; t++) {
-        uint64_t a = acc[t] < 0 ? (uint64_t)0 - (uint64_t)acc[t] : (uint64_t)acc[t];
-        if (a > largest) largest = a;
-    }
-    int32_t bits = 0;
-    while (bits < 64 && (largest >> bits) != 0) bits++;
+    uint64_t any = 0;
+    for (uint32_t t = 0; t < k; t++) any |= acc[t] < 0 ? (uint64_t)0 - (uint64_t)acc[t] : (uint64_t)acc[t];
+    uint32_t hi = (uint32_t)(any >> 32);
+    int32_t bits = hi ? 32 + bit_length32(hi) : bit_length32((uint32_t)any);
     int32_t r = bits - 15;
-    for (uint32_t t = 0; t < k; t++) {
-        int64_t v = r > 0 ? circnn_rshift_round64(acc[t], r) : acc[t] * ((int64_t)1 << -r);
-        out[t] = circnn_sat16_64(v);
+    if (r <= 0) {   /* |sum| < 2^15: exact in int32 */
+        int32_t scale = (int32_t)1 << -r;
+        for (uint32_t t = 0; t < k; t++) out[t] = (int16_t)((int32_t)acc[t] * scale);
+    } else if (r < 32) {   /* the low 32 bits of (sum + 2^(r-1)) >> r, at most 2^15 */
+        for (uint32_t t = 0; t < k; t++) {
+            uint64_t v = (uint64_t)acc[t] + ((uint64_t)1 << (r - 1));
+            int32_t o = (int32_t)(((uint32_t)v >> r) | ((uint32_t)(v >> 32) << (32 - r)));
+            out[t] = (int16_t)(o > INT16_MAX ? INT16_MAX : o);
+        }
+    } else {
+        for (uint32_t t = 0; t < k; t++) out[t] = circnn_sat16_64(circnn_rshift_round64(acc[t], r));
     }
     return r;
+}
+
+/* Step 6 on one output block: circnn_requant_q15(a[t], f, bias[t]) and the
+ * ReLU, the same integers.  For u = f + 16 in [0, 31] the scaled value
+ * a * 2^u is a multiple of 2^16 when u >= 16, and below 2^31 when u <= 15,
+ * so 32 bits hold all but the bias: (a 2^u + bias + 2^15) >> 16 is
+ * a 2^(u-16) + c with c = (bias + 2^15) >> 16 (u >= 16), or taken in int64. */
+static inline int16_t sat16_relu(int64_t v, int relu)
+{
+    int16_t o = circnn_sat16_64(v);
+    return (relu && o < 0) ? (int16_t)0 : o;
+}
+
+static void requant_block(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias, int relu)
+{
+    int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
+    if (u >= 16 && u <= 31) {
+        int32_t scale = (int32_t)1 << (u - 16);   /* |a| * scale <= 2^30 */
+        for (uint32_t t = 0; t < count; t++) {
+            int32_t c = bias ? (int32_t)(((int64_t)bias[t] + 32768) >> 16) : 0;
+            y[t] = sat16_relu((int64_t)(a[t] * scale) + c, relu);
+        }
+    } else if (u >= 0 && u <= 15) {
+        int32_t scale = (int32_t)1 << u;          /* |a| * scale <= 2^30 */
+        if (bias == NULL) {
+            for (uint32_t t = 0; t < count; t++) y[t] = sat16_relu((a[t] * scale + 32768) >> 16, relu);
+        } else {
+            for (uint32_t t = 0; t < count; t++)
+                y[t] = sat16_relu(((int64_t)(a[t] * scale) + bias[t] + 32768) >> 16, relu);
+        }
+    } else {
+        for (uint32_t t = 0; t < count; t++) {
+            int16_t v = circnn_requant_q15(a[t], f, bias ? bias[t] : 0);
+            y[t] = (relu && v < 0) ? (int16_t)0 : v;
+        }
+    }
 }
 
 void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, int16_t *y,
@@ -80,20 +210,16 @@ void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, i
     /* Steps 3 to 6, one output block at a time. */
     for (uint32_t i = 0; i < p; i++) {
         const int16_t *w = layer->weight + (size_t)i * q * k;
-        for (uint32_t t = 0; t < k; t++) acc[t] = 0;
 #if CIRCNN_DSP
+        for (uint32_t t = 0; t < k; t++) acc[t] = 0;
         circnn_bc_mac_q15_dsp(acc, w, k, spectra, k, q, k);   /* the same sums (dsp_q15.h) */
 #else
-        for (uint32_t j = 0; j < q; j++) spectral_mac(acc, w + (size_t)j * k, spectra + (size_t)j * k, k);
+        spectral_sums(acc, w, spectra, q, k);
 #endif
         int32_t r = to_q15(acc, tmp, k);
         int32_t d = circnn_irfft_q15(tmp, tmp, k);
         int32_t f = layer->weight_exp + e_max + r + d;
         uint32_t r0 = i * k;
-        for (uint32_t t = 0; t < k && r0 + t < m; t++)
-        {
-            int16_t v = circnn_requant_q15(tmp[t], f, layer->bias ? layer->bias[r0 + t] : 0);
-            y[r0 + t] = (layer->relu && v < 0) ? (int16_t)0 : v;
-        }
+        requant_block(tmp, y + r0, m - r0 < k ? m - r0 : k, f, layer->bias ? layer->bias + r0 : NULL, (int)layer->relu);
     }
 }

@@ -1,4 +1,4 @@
-"""The q15 FFTs on emulated Cortex-M cores (QEMU) against the simulator, bit for bit.
+"""The q15 FFTs and bc_dense on emulated Cortex-M cores (QEMU) against the simulator, bit for bit.
 
 tests/fft_firmware.c runs circnn_rfft_q15 and circnn_irfft_q15 on vectors of
 every size and many kinds (full scale, quiet, extremes, sparse, tones,
@@ -9,6 +9,11 @@ circnn.fixed's.  On M4F, M7 and M33 this is the DSP-extension variant
 on M0+ and M3 the portable code, and on M4F also the portable code built
 with -DCIRCNN_NO_DSP.  Without the toolchain or QEMU these tests fail with
 the install line (they never skip).
+
+tests/bc_dense_firmware.c does the same for circnn_bc_dense_q15 on corner
+cases (every value -32768, full-range random weights and inputs, bias,
+ReLU), which reach the cores' own spectral MACs: DSP instructions on M4F,
+M7 and M33, ARMv6-M assembly on M0+.
 """
 import os
 
@@ -80,4 +85,59 @@ def test_q15_fft_bit_exact_on_the_core(tmp_path, target, args):
                                         "fft", extra_c_args=list(args))
     status, text, _ = firmware.run_elf(board, elf, pairs=("empty",), timeout=120)
     assert f"fft-firmware: {4 * count} passed, 0 failed" in text, text
+    assert status == 0, text
+
+
+def bc_layers(seed=7):
+    r = np.random.default_rng(seed)
+    out = []
+    for n, m, k in [(16, 16, 8), (40, 24, 8), (64, 64, 16), (100, 70, 32), (128, 128, 64), (30, 50, 4)]:
+        p, q = -(-m // k), -(-n // k)
+        for kind in range(4):
+            if kind == 0:   # every weight and input -32768
+                w = np.full((p, q, k), -32768)
+                x = np.full(n, -32768)
+            else:
+                w = r.integers(-32768, 32768, (p, q, k))
+                x = r.integers(-32768, 32768, n) >> (0 if kind < 3 else 9)
+            bias = r.integers(-2 ** 31, 2 ** 31, m) >> int(r.integers(0, 20)) if kind >= 2 else None
+            out.append((w.astype(np.int16), -int(r.integers(10, 30)), x.astype(np.int16), m, bias, kind == 3))
+    return out
+
+
+def write_bc_header(path, layers):
+    data, biases, rows = [], [], []
+    for w, e, x, m, bias, relu in layers:
+        y = fixed.bc_dense_q15(w, e, x, m, None if bias is None else bias.astype(np.int32), relu)
+        row = dict(n=len(x), m=m, k=w.shape[2], e=e, relu=int(relu), has_bias=int(bias is not None),
+                   bias_at=len(biases), w=len(data), x=len(data) + w.size, y=len(data) + w.size + len(x))
+        data += list(w.ravel()) + list(x) + list(y)
+        if bias is not None:
+            biases += list(bias)
+        rows.append(row)
+
+    def arr(ctype, name, values):
+        return f"static const {ctype} {name}[] = {{" + (",".join(str(int(v)) for v in values) or "0") + "};\n"
+
+    scratch = max(8 * r["k"] + 8 * -(-r["n"] // r["k"]) + 2 * (-(-r["n"] // r["k"]) * r["k"] + r["k"]) + 64
+                  for r in rows)
+    with open(path, "w") as fh:
+        fh.write(f"#define BC_COUNT {len(rows)}u\n#define BC_MAX_SCRATCH {scratch}\n"
+                 f"#define BC_MAX_M {max(r['m'] for r in rows)}\n")
+        fh.write(arr("int16_t", "bc_data", data))
+        fh.write(arr("int32_t", "bc_bias", biases))
+        for name, ctype in [("n", "uint32_t"), ("m", "uint32_t"), ("k", "uint32_t"), ("e", "int32_t"),
+                            ("relu", "uint8_t"), ("has_bias", "uint8_t"), ("bias_at", "uint32_t"), ("w", "uint32_t"),
+                            ("x", "uint32_t"), ("y", "uint32_t")]:
+            fh.write(arr(ctype, f"bc_{name}", [row[name] for row in rows]))
+    return len(rows)
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+def test_q15_bc_dense_bit_exact_on_the_core(tmp_path, target):
+    count = write_bc_header(tmp_path / "bc_vectors.h", bc_layers())
+    elf, board = firmware.build_program(target, str(tmp_path), [(os.path.join(HERE, "bc_dense_firmware.c"), [])],
+                                        "bc", board="mps2-an385" if target == "cortex-m0plus" else None)
+    status, text, _ = firmware.run_elf(board, elf, pairs=("empty",), timeout=120)
+    assert f"bc-dense-firmware: {count} passed, 0 failed" in text, text
     assert status == 0, text
