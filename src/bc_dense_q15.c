@@ -155,19 +155,27 @@ static inline int16_t sat16_relu(int64_t v, int relu)
     return (relu && o < 0) ? (int16_t)0 : o;
 }
 
+static inline int16_t sat16_relu32(int32_t v, int relu)
+{
+    int16_t o = circnn_sat16(v);
+    return (relu && o < 0) ? (int16_t)0 : o;
+}
+
 static void requant_block(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias, int relu)
 {
     int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
     if (u >= 16 && u <= 31) {
-        int32_t scale = (int32_t)1 << (u - 16);   /* |a| * scale <= 2^30 */
-        for (uint32_t t = 0; t < count; t++) {
-            int32_t c = bias ? (int32_t)(((int64_t)bias[t] + 32768) >> 16) : 0;
-            y[t] = sat16_relu((int64_t)(a[t] * scale) + c, relu);
+        int32_t scale = (int32_t)1 << (u - 16);   /* |a| * scale <= 2^30, |c| <= 2^15 */
+        if (bias == NULL) {
+            for (uint32_t t = 0; t < count; t++) y[t] = sat16_relu32(a[t] * scale, relu);
+        } else {
+            for (uint32_t t = 0; t < count; t++)
+                y[t] = sat16_relu32(a[t] * scale + (int32_t)(((int64_t)bias[t] + 32768) >> 16), relu);
         }
     } else if (u >= 0 && u <= 15) {
         int32_t scale = (int32_t)1 << u;          /* |a| * scale <= 2^30 */
         if (bias == NULL) {
-            for (uint32_t t = 0; t < count; t++) y[t] = sat16_relu((a[t] * scale + 32768) >> 16, relu);
+            for (uint32_t t = 0; t < count; t++) y[t] = sat16_relu32((a[t] * scale + 32768) >> 16, relu);
         } else {
             for (uint32_t t = 0; t < count; t++)
                 y[t] = sat16_relu(((int64_t)(a[t] * scale) + bias[t] + 32768) >> 16, relu);

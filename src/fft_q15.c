@@ -6,6 +6,8 @@
  * DSP-extension variant (fft_q15_dsp.h) computes the same integers.  Every
  * line has its twin in python/circnn/fixed.py; change them together.
  */
+#include <string.h>
+
 #include "circnn/fft.h"
 #include "dsp_q15.h"
 #include "fft_q15_common.h"
@@ -40,16 +42,22 @@ static inline uint32_t sq(int32_t re, int32_t im)
 static uint32_t sq_or(const int16_t *z, uint32_t m)
 {
     uint32_t acc = 0;
-    for (uint32_t i = 0; i < m; i++) acc |= sq(z[2 * i], z[2 * i + 1]);
+    for (const int16_t *e = z + 2 * m; z != e; z += 2) acc |= sq(z[0], z[1]);
     return acc;
 }
 
 /* out = in * 2^s0 (exact). */
 static void normalise(const int16_t *in, int16_t *out, uint32_t n, int32_t s0)
 {
+    if (s0 == 0) {
+        if (in != out) memcpy(out, in, n * sizeof *out);
+        return;
+    }
     int32_t scale = (int32_t)1 << s0;
-    if (s0 == 0 && in == out) return;
-    for (uint32_t i = 0; i < n; i++) out[i] = (int16_t)(in[i] * scale);
+    for (const int16_t *e = in + n; in != e; in += 2, out += 2) {
+        int32_t a = in[0], b = in[1];
+        out[0] = (int16_t)(a * scale), out[1] = (int16_t)(b * scale);
+    }
 }
 
 /* y * W (forward, W = c - i s) or y * conj(W), rounded: (sum + 2^(k-1)) >> k. */
@@ -183,42 +191,62 @@ static int32_t complex_fft(int16_t *z, uint32_t m, int inverse, uint32_t *acc)
 
 /* Split coefficients of bin k (t = k 1024 / n): B = (((32767 + s) >> 1) + 1, c >> 1)
  * and A = (32768, 0) - B, so that A + B = 1 exactly. */
-static inline void split_coefficients(uint32_t t, int32_t *ar, int32_t *ai, int32_t *br, int32_t *bi)
+static inline void split_coefficients(uint32_t t, int32_t *br, int32_t *bi)
 {
     int32_t c, s;
     circnn_twiddle_q15(t, &c, &s);
     *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
-    *ar = 32768 - *br, *ai = -*bi;
 }
 
-/* Forward split, in place: Z -> X. */
+/* (v + rnd) >> k of a sum formed modulo 2^32 whose true value fits int32. */
+static inline int16_t round_sum(uint32_t v, uint32_t rnd, int32_t k)
+{
+    uint32_t u = v + rnd;
+    int32_t w = u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    return (int16_t)(w >> k);
+}
+
+/*
+ * With A = 32768 - B (Ar = 32768 - Br, Ai = -Bi), D1 = Re Z[m-k] - Re Z[k]
+ * and D2 = Im Z[k] + Im Z[m-k], the four sums of fft.h are
+ *   X[k]   = (32768 Re Z[k] + P1,   32768 Im Z[k] + P2)
+ *   X[m-k] = (32768 Re Z[m-k] - P1, 32768 Im Z[m-k] + P2)
+ * with P1 = Br D1 + Bi D2, P2 = Bi D1 - Br D2: four products, not sixteen.
+ * The same integers; parts of them may leave int32, so they are summed
+ * modulo 2^32 (each whole sum fits int32: fft.h's bounds).
+ */
 static int32_t split_forward(int16_t *z, uint32_t m, uint32_t n, uint32_t acc)
 {
-    int32_t s = circnn_fft_q15_split_shift(acc), h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
+    int32_t s = circnn_fft_q15_split_shift(acc), h = s == 2, k = 15 + s - h;
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, rnd = (uint32_t)1 << (k - 1);
     int32_t x0 = z[0], x1 = z[1];
     z[0] = (int16_t)((x0 + x1) >> s), z[1] = (int16_t)((x0 - x1) >> s);
     if (m >= 2) z[m] = (int16_t)(z[m] >> s), z[m + 1] = (int16_t)((-z[m + 1]) >> s);
     for (uint32_t b = 1; b < m / 2; b++) {
         int16_t *zk = z + 2 * b, *zm = z + 2 * (m - b);
-        int32_t ar, ai, br, bi;
-        split_coefficients(b * step, &ar, &ai, &br, &bi);
+        int32_t br, bi;
+        split_coefficients(b * step, &br, &bi);
         int32_t zr = zk[0] >> h, zi = zk[1] >> h, mr = zm[0] >> h, mi = zm[1] >> h;
-        zk[0] = (int16_t)((zr * ar - zi * ai + mr * br + mi * bi + rnd) >> k);
-        zk[1] = (int16_t)((zr * ai + zi * ar + mr * bi - mi * br + rnd) >> k);
-        zm[0] = (int16_t)((mr * ar + mi * ai + zr * br - zi * bi + rnd) >> k);
-        zm[1] = (int16_t)((mi * ar - mr * ai - zr * bi - zi * br + rnd) >> k);
+        uint32_t d1 = (uint32_t)(mr - zr), d2 = (uint32_t)(zi + mi);
+        uint32_t p1 = (uint32_t)br * d1 + (uint32_t)bi * d2, p2 = (uint32_t)bi * d1 - (uint32_t)br * d2;
+        zk[0] = round_sum((uint32_t)zr * 32768u + p1, rnd, k);
+        zk[1] = round_sum((uint32_t)zi * 32768u + p2, rnd, k);
+        zm[0] = round_sum((uint32_t)mr * 32768u - p1, rnd, k);
+        zm[1] = round_sum((uint32_t)mi * 32768u + p2, rnd, k);
     }
     return s;
 }
 
 /* Inverse split of in * 2^s0 into out (in == out allowed): X -> Z; *acc: the
- * OR of |x|^2 of the scaled input, updated to the output's. */
+ * OR of |x|^2 of the scaled input, updated to the output's.  As above, with
+ * Q1 = Br D1 - Bi D2 and Q2 = Bi D1 + Br D2:
+ *   Z[k] = (32768 Re X[k] + Q1, 32768 Im X[k] - Q2),
+ *   Z[m-k] = (32768 Re X[m-k] - Q1, 32768 Im X[m-k] - Q2). */
 static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32_t n, int32_t s0, uint32_t *acc)
 {
-    int32_t s = circnn_fft_q15_split_shift(*acc), h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
+    int32_t s = circnn_fft_q15_split_shift(*acc), h = s == 2, k = 15 + s - h;
     int32_t scale = (int32_t)1 << s0;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, a = 0;
+    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, rnd = (uint32_t)1 << (k - 1), a = 0;
     int32_t x0 = in[0] * scale, x1 = in[1] * scale;
     out[0] = (int16_t)((x0 + x1) >> (s + 1)), out[1] = (int16_t)((x0 - x1) >> (s + 1));
     a |= sq(out[0], out[1]);
@@ -229,13 +257,16 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
     for (uint32_t b = 1; b < m / 2; b++) {
         const int16_t *xk = in + 2 * b, *xm = in + 2 * (m - b);
         int16_t *zk = out + 2 * b, *zm = out + 2 * (m - b);
-        int32_t ar, ai, br, bi;
-        split_coefficients(b * step, &ar, &ai, &br, &bi);
-        int32_t zr = (xk[0] * scale) >> h, zi = (xk[1] * scale) >> h, mr = (xm[0] * scale) >> h, mi = (xm[1] * scale) >> h;
-        zk[0] = (int16_t)((zr * ar + zi * ai + mr * br - mi * bi + rnd) >> k);
-        zk[1] = (int16_t)((zi * ar - zr * ai - mr * bi - mi * br + rnd) >> k);
-        zm[0] = (int16_t)((mr * ar - mi * ai + zr * br + zi * bi + rnd) >> k);
-        zm[1] = (int16_t)((mr * ai + mi * ar + zr * bi - zi * br + rnd) >> k);
+        int32_t br, bi;
+        split_coefficients(b * step, &br, &bi);
+        int32_t zr = (xk[0] * scale) >> h, zi = (xk[1] * scale) >> h;
+        int32_t mr = (xm[0] * scale) >> h, mi = (xm[1] * scale) >> h;
+        uint32_t d1 = (uint32_t)(mr - zr), d2 = (uint32_t)(zi + mi);
+        uint32_t q1 = (uint32_t)br * d1 - (uint32_t)bi * d2, q2 = (uint32_t)bi * d1 + (uint32_t)br * d2;
+        zk[0] = round_sum((uint32_t)zr * 32768u + q1, rnd, k);
+        zk[1] = round_sum((uint32_t)zi * 32768u - q2, rnd, k);
+        zm[0] = round_sum((uint32_t)mr * 32768u - q1, rnd, k);
+        zm[1] = round_sum((uint32_t)mi * 32768u - q2, rnd, k);
         a |= sq(zk[0], zk[1]) | sq(zm[0], zm[1]);
     }
     *acc = a;
