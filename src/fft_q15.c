@@ -60,17 +60,12 @@ static void normalise(const int16_t *in, int16_t *out, uint32_t n, int32_t s0)
     }
 }
 
-/* y * W (forward, W = c - i s) or y * conj(W), rounded: (sum + 2^(k-1)) >> k. */
-CIRCNN_FFT_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, int32_t s, int32_t k, int inverse)
+/* y * (c - i s), rounded: (sum + 2^(k-1)) >> k (the inverse passes -s). */
+CIRCNN_FFT_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, int32_t s, int32_t k)
 {
     int32_t rnd = (int32_t)1 << (k - 1);
-    if (inverse) {
-        out[0] = (int16_t)((yr * c - yi * s + rnd) >> k);
-        out[1] = (int16_t)((yi * c + yr * s + rnd) >> k);
-    } else {
-        out[0] = (int16_t)((yr * c + yi * s + rnd) >> k);
-        out[1] = (int16_t)((yi * c - yr * s + rnd) >> k);
-    }
+    out[0] = (int16_t)((yr * c + yi * s + rnd) >> k);
+    out[1] = (int16_t)((yi * c - yr * s + rnd) >> k);
 }
 
 /* One radix-4 DIF butterfly on the words z, z + q4, z + 2 q4, z + 3 q4
@@ -98,9 +93,9 @@ CIRCNN_FFT_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t *w,
         zc[0] = (int16_t)(y1r >> t), zc[1] = (int16_t)(y1i >> t);
         zd[0] = (int16_t)(y3r >> t), zd[1] = (int16_t)(y3i >> t);
     } else {
-        rotate(zb, y2r, y2i, w[2], w[3], k, inverse);
-        rotate(zc, y1r, y1i, w[0], w[1], k, inverse);
-        rotate(zd, y3r, y3i, w[4], w[5], k, inverse);
+        rotate(zb, y2r, y2i, w[2], w[3], k);
+        rotate(zc, y1r, y1i, w[0], w[1], k);
+        rotate(zd, y3r, y3i, w[4], w[5], k);
     }
     return sq(za[0], za[1]) | sq(zb[0], zb[1]) | sq(zc[0], zc[1]) | sq(zd[0], zd[1]);
 }
@@ -114,27 +109,22 @@ CIRCNN_FFT_INLINE uint32_t radix4_body(int16_t *z, uint32_t m, uint32_t len, int
         circnn_twiddle_q15(j * step, &w[0], &w[1]);
         circnn_twiddle_q15(2u * j * step, &w[2], &w[3]);
         circnn_twiddle_q15(3u * j * step, &w[4], &w[5]);
+        if (inverse) w[1] = -w[1], w[3] = -w[3], w[5] = -w[5];   /* conj W */
         for (uint32_t g = j; g < m; g += len) acc |= butterfly4(z + 2 * g, q4, w, s, inverse);
     }
     return acc;
 }
 
-/* One radix-4 stage with shift s; returns the OR of the outputs' |y|^2. */
+/* One radix-4 stage with shift s; returns the OR of the outputs' |y|^2.  One
+ * loop per shift (a constant there); the direction is the twiddles' sign and
+ * a branch on +-i. */
 static uint32_t radix4_stage(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
 {
-    if (inverse) {
-        switch (s) {
-        case 0: return radix4_body(z, m, len, 0, 1);
-        case 1: return radix4_body(z, m, len, 1, 1);
-        case 2: return radix4_body(z, m, len, 2, 1);
-        default: return radix4_body(z, m, len, 3, 1);
-        }
-    }
     switch (s) {
-    case 0: return radix4_body(z, m, len, 0, 0);
-    case 1: return radix4_body(z, m, len, 1, 0);
-    case 2: return radix4_body(z, m, len, 2, 0);
-    default: return radix4_body(z, m, len, 3, 0);
+    case 0: return radix4_body(z, m, len, 0, inverse);
+    case 1: return radix4_body(z, m, len, 1, inverse);
+    case 2: return radix4_body(z, m, len, 2, inverse);
+    default: return radix4_body(z, m, len, 3, inverse);
     }
 }
 
