@@ -141,17 +141,19 @@ def _pictures(summary, out_dir, accuracy_results):
     written, why = [], None
     rows, source = _accuracy_results(accuracy_results)
     if rows:
+        # rows of benchmarks/accuracy.py: arch, blocks ("4", "dense", or one k per layer), seed, float, q15
         fig, ax = plt.subplots(figsize=(6, 4))
         for arch in sorted({r["arch"] for r in rows}):
-            pts = sorted((r for r in rows if r["arch"] == arch and r.get("block_size")), key=lambda r: r["block_size"])
-            if pts:
-                ks = [r["block_size"] for r in pts]
-                ax.plot(ks, [100 * r["float_accuracy"] for r in pts], "o-", label=f"{arch} float")
-                if all("q15_accuracy" in r for r in pts):
-                    ax.plot(ks, [100 * r["q15_accuracy"] for r in pts], "x--", label=f"{arch} q15 (C engine)")
-            dense = [r for r in rows if r["arch"] == arch and not r.get("block_size")]
+            mine = [dict(r, blocks=int(r["blocks"]) if str(r["blocks"]).isdigit() else r["blocks"])
+                    for r in rows if r["arch"] == arch]
+            ks = sorted({r["blocks"] for r in mine if isinstance(r["blocks"], int)})
+            if ks:
+                mean = lambda key, k: 100 * np.mean([r[key] for r in mine if r["blocks"] == k])  # noqa: E731
+                ax.plot(ks, [mean("float", k) for k in ks], "o-", label=f"{arch} float")
+                ax.plot(ks, [mean("q15", k) for k in ks], "x--", label=f"{arch} q15 (C engine)")
+            dense = [r["float"] for r in mine if r["blocks"] in ("dense", None)]
             if dense:
-                ax.axhline(100 * dense[0]["float_accuracy"], linestyle=":", color="gray")
+                ax.axhline(100 * np.mean(dense), linestyle=":", color="gray")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("block size k")
         ax.set_ylabel("Fashion-MNIST test accuracy (%)")
