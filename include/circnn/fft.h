@@ -57,9 +57,10 @@
  *     is clamped.  The shifts are added to the exponent.
  *  3. Arithmetic (>> is an arithmetic shift, so every halving is a floor, and
  *     each product is rounded once, half up):
- *     - twiddles W^t = c - i s, t = j 1024 / L, from one quarter-wave table
- *       of 32767 cos (src/twiddle.c: rounded, then lowered where needed so
- *       that c^2 + s^2 <= 32767^2);
+ *     - twiddles W^t = c - i s, t = j 1024 / L, from one table of (c, s) for
+ *       t = 0..128 and symmetry (src/twiddle.c: 32767 cos and 32767 sin
+ *       rounded, one of them lowered where needed so that c^2 + s^2 <=
+ *       32767^2; 516 bytes for every size);
  *     - radix-4 butterfly on a, b, c, d (words j, j + L/4, j + L/2,
  *       j + 3L/4 of a group), h = [s >= 2], g = [s == 3]:
  *           p = (a + c) >> h, q = (a - c) >> h, r = (b + d) >> h, u = (b - d) >> h
@@ -93,7 +94,11 @@
  *
  * Accuracy against float64 (tests/test_fft.py prints the table): forward
  * SNR >= 65 dB on full-scale uniform random input and >= 50 dB at 1/64 of
- * full scale for every n from 8 to 1024; forward then inverse >= 60 dB.
+ * full scale for every n from 8 to 1024 (measured: 69.7 and 70.0 dB at
+ * n = 1024, 71.9 and 73.4 at 256); forward then inverse >= 60 dB (65.9 at
+ * 1024).  Bins that are exactly zero (a constant or alternating input) come
+ * out zero; an impulse, and small integers at n = 2 and 4, come out exact,
+ * forward and back (tests/test_fft_c.c).
  *
  * The C code assumes two's complement integers and an arithmetic right shift
  * of negative values (every compiler circnn targets; checked in tests).
