@@ -23,8 +23,9 @@ TWIDDLE_RADIUS = 32767
 
 
 def _cos_table():
-    """circnn_cos_q15 (src/twiddle.c, src/gen_twiddle.py's rule): round(32767 cos(2 pi u / 1024)),
-    u = 0..256, then entry u or 256 - u lowered until (u, 256 - u) lies within 32767 of 0."""
+    """The q15 cosines of src/gen_twiddle.py's rule: round(32767 cos(2 pi u / 1024)), u = 0..256,
+    then entry u or 256 - u lowered until (u, 256 - u) lies within 32767 of 0 (src/twiddle.c
+    stores (cos, sin) = (t[u], t[256 - u]) for u = 0..128)."""
     angles = 2.0 * np.pi * np.arange(257) / 1024.0
     cos = np.cos(angles)
     cos[256] = 0.0
