@@ -12,7 +12,7 @@ share one sweep.  --table prints the markdown table from the file.
     # the sweep: MLP dense and k = 4..128, CNN dense and k = 4, 8, 16
     python benchmarks/accuracy.py --arch mlp --epochs 10 --seeds 0 1
     python benchmarks/accuracy.py --arch cnn --epochs 10 --seeds 0 1
-    python benchmarks/accuracy.py --arch wide_cnn --blocks 8,16,32 --epochs 15 --augment
+    python benchmarks/accuracy.py --arch wide_cnn --blocks 8,16,32 --epochs 15 --lr 2e-3
     python benchmarks/accuracy.py --table
 
     # a quick version (minutes): fewer samples and epochs
@@ -38,6 +38,16 @@ def parse_blocks(text):
     return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
+def build(arch, blocks, seed, args):
+    if arch == "wide_cnn":
+        return presets.wide_cnn(blocks, seed=seed, pools=args.pools)
+    return presets.build(arch, blocks, seed=seed)
+
+
+def arch_label(arch, args):
+    return f"wide_cnn pools={args.pools}" if arch == "wide_cnn" else arch
+
+
 def run_key(r):
     return (r["arch"], r["blocks"], r["seed"], r["epochs"], r["limit"], r["recipe"])
 
@@ -60,7 +70,7 @@ def append(path, row):
 
 def one_run(arch, blocks, seed, args, data):
     (x_train, y_train), (x_test, y_test) = data
-    model = presets.build(arch, parse_blocks(blocks), seed=seed)
+    model = build(arch, parse_blocks(blocks), seed, args)
     t0 = time.perf_counter()
     history = train.fit(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         seed=seed, schedule=args.schedule, weight_decay=args.weight_decay,
@@ -75,8 +85,8 @@ def one_run(arch, blocks, seed, args, data):
     circ = [layer for layer in model.layers if hasattr(layer, "spectrum")]
     circ_weights = sum(layer.spectrum.size for layer in circ)
     circ_dense = sum(layer.dense_parameter_count() - layer.bias.size for layer in circ)
-    dense_weights = presets.weight_count(presets.build(arch, None, seed=seed))
-    return {"arch": arch, "blocks": blocks, "seed": seed, "epochs": args.epochs, "limit": args.limit,
+    dense_weights = presets.weight_count(build(arch, None, seed, args))
+    return {"arch": arch_label(arch, args), "blocks": blocks, "seed": seed, "epochs": args.epochs, "limit": args.limit,
             "recipe": recipe(args), "float": float_acc, "q15": q15_acc,
             "params": model.parameter_count(), "dense_params": model.dense_parameter_count(),
             "weights": weights, "dense_weights": dense_weights,
@@ -99,7 +109,7 @@ def table(rows):
     groups = {}
     for r in rows:
         groups.setdefault((r["arch"], r["blocks"], r["epochs"], r["limit"], r["recipe"]), []).append(r)
-    order = {"mlp": 0, "cnn": 1, "wide_cnn": 2}
+    order = {"mlp": 0, "cnn": 1}
 
     def sort_key(item):
         arch, blocks, epochs, limit, rec = item[0]
@@ -140,6 +150,7 @@ def main():
     p.add_argument("--schedule", default="cosine", choices=("constant", "cosine", "step"))
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--augment", action="store_true", help="random 2-pixel shifts and left-right flips")
+    p.add_argument("--pools", type=int, default=2, help="wide_cnn: max pools after the first N convolutions")
     p.add_argument("--limit", type=int, default=None, help="first N training and test samples")
     p.add_argument("--results", default=os.path.join(HERE, "accuracy.json"))
     p.add_argument("--quiet", action="store_true")
@@ -152,7 +163,7 @@ def main():
     for arch in args.arch or ["mlp", "cnn"]:
         for blocks in args.blocks or DEFAULT_BLOCKS[arch]:
             for seed in args.seeds:
-                key = (arch, blocks, seed, args.epochs, args.limit, recipe(args))
+                key = (arch_label(arch, args), blocks, seed, args.epochs, args.limit, recipe(args))
                 if any(run_key(r) == key for r in load(args.results)):
                     print(f"skip {key}: in {args.results}")
                     continue

@@ -78,20 +78,21 @@ def cnn(block_size=None, seed=0, input_shape=(28, 28, 1), classes=10):
     ], input_shape=input_shape)
 
 
-def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10):
+def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10, pools=2):
     """CirCNN's point, wide layers at a small cost: conv 1-32 (dense), then
     conv 32-64, 64-128 and 128-128 block-circulant, each 3x3 followed by
-    batch normalisation (folded at export) and ReLU, 2x2 max pools after the
-    first three, global average pooling, FC 128-10.  At the default
-    k = 8, 16, 32: 13.1 k weights, 26 KB in q15; at k = 16 throughout 16.5 k;
-    dense 240 k."""
+    batch normalisation (folded at export) and ReLU, a 2x2 max pool after
+    each of the first `pools` convolutions (2: the last two work on 7x7; 3:
+    the layout of ANCHORS.md's quick wider attempt, the last one on 3x3),
+    global average pooling, FC 128-10.  At the default k = 8, 16, 32: 13.1 k
+    weights, 26 KB in q15; at k = 16 throughout 16.5 k; dense 240 k."""
     rng = np.random.default_rng(seed)
     c = input_shape[2]
     ks = [None] + _blocks(block_size, 3)
     body = []
     for i, (cin, cout) in enumerate(((c, 32), (32, 64), (64, 128), (128, 128))):
         body += [_conv(cin, cout, ks[i], rng), L.BatchNorm(cout), L.ReLU()]
-        if i < 3:
+        if i < pools:
             body.append(L.MaxPool2d(2))
     return Model(body + [L.GlobalAvgPool2d(), L.Flatten(), L.Dense(128, classes, seed=rng)],
                  input_shape=input_shape)
