@@ -94,4 +94,19 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 #define CIRCNN_HAVE_V4 0
 #endif
 
+/*
+ * x86-64 with GCC or Clang (ELF): the hot f32 loops are also compiled for
+ * AVX2 and chosen at run time (the wheel is built for the x86-64 baseline).
+ * The AVX2 code does the same multiplications and additions in the same
+ * order on 8-float vectors, never FMA (-mavx2 does not enable it, and c99
+ * turns contraction off), so the results are bit-identical to the baseline
+ * code's.  -DCIRCNN_NO_CLONES keeps the baseline code only.
+ */
+#if CIRCNN_HAVE_V4 && defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__) && \
+    !defined(CIRCNN_NO_CLONES)
+#define CIRCNN_X86_AVX2 1
+#else
+#define CIRCNN_X86_AVX2 0
+#endif
+
 #endif /* CIRCNN_FFT_COMMON_H */

@@ -9,7 +9,8 @@
  * The block-circulant layer (bc_dense_f32.c) transforms CIRCNN_F32_LANES = 4
  * blocks at once: with GCC or Clang through their 16-byte vector type (SSE2
  * on x86-64, NEON on AArch64, plain code elsewhere), which makes each
- * butterfly one vector operation per part; other compilers get the same
+ * butterfly one vector operation per part (on x86-64 CPUs with AVX2, 8 lanes
+ * at a time, that is two groups of 4 blocks); other compilers get the same
  * generic code as the single transforms, with L = 4.
  *
  * The inverse complex FFT is the forward one with the real and imaginary
@@ -316,401 +317,15 @@ void circnn_irfft_f32(const float *in, float *out, uint32_t n)
  *
  * Complex value e of lane 4u + v (u < G, v < 4) has its real part at
  * z[8G e + 4u + v] and its imaginary part at z[8G e + 4G + 4u + v]: the
- * lane layout of the generic code with L = 4G.  The vector code below keeps
- * each group of four in one vector, so every butterfly is G vector
- * butterflies, and the twiddles and the loop control are shared by G.
+ * lane layout of the generic code with L = 4G.  The vector code
+ * (fft_f32_vec.h) keeps each group of four in one 4-float vector, or two
+ * neighbouring groups in one 8-float vector (AVX2, G even), so every
+ * butterfly is G or G/2 vector butterflies, and the twiddles and the loop
+ * control are shared by G.
  */
 
-#if CIRCNN_HAVE_V4
-
-#if CIRCNN_F32_LANES != 4
-#error "the vector code below is written for CIRCNN_F32_LANES == 4"
-#endif
-
-static inline v4 splat(float f)
-{
-    v4 v = {f, f, f, f};
-    return v;
-}
-
-/* Radix-2 stage with unit twiddles (the parts all go the same way). */
-static void v4_stage2(float *z, uint32_t m, uint32_t G)
-{
-    const size_t e = (size_t)8 * G;
-    for (uint32_t g = 0; g < m; g += 2) {
-        float *a = z + e * g, *b = a + e;
-        for (size_t u = 0; u < e; u += 4) {
-            v4 x = ld(a + u), y = ld(b + u);
-            st(a + u, x + y);
-            st(b + u, x - y);
-        }
-    }
-}
-
-/* bfly4 of the generic code on the G groups at a; re, im: offsets of the
- * parts (exchanged for the inverse); o: distance of the four points in
- * floats; w: the twiddles as vectors, or NULL for W^0 = 1. */
-static inline void v4_bfly4(float *a, size_t o, size_t re, size_t im, const v4 *w, uint32_t G)
-{
-    float *r0 = a + re, *i0 = a + im, *r1 = r0 + o, *i1 = i0 + o;
-    float *r2 = r1 + o, *i2 = i1 + o, *r3 = r2 + o, *i3 = i2 + o;
-    for (size_t u = 0; u < (size_t)4 * G; u += 4) {
-        v4 ar = ld(r0 + u), ai = ld(i0 + u), br = ld(r1 + u), bi = ld(i1 + u);
-        if (w) {
-            v4 t = w[2] * br - w[3] * bi;
-            bi = w[2] * bi + w[3] * br;
-            br = t;
-        }
-        v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
-        v4 cr = ld(r2 + u), ci = ld(i2 + u), dr = ld(r3 + u), di = ld(i3 + u);
-        if (w) {
-            v4 t = w[0] * cr - w[1] * ci;
-            ci = w[0] * ci + w[1] * cr;
-            cr = t;
-            t = w[4] * dr - w[5] * di;
-            di = w[4] * di + w[5] * dr;
-            dr = t;
-        }
-        v4 sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
-        st(r0 + u, c0r + sr);
-        st(i0 + u, c0i + si);
-        st(r2 + u, c0r - sr);
-        st(i2 + u, c0i - si);
-        st(r1 + u, c1r + ei);
-        st(i1 + u, c1i - er);
-        st(r3 + u, c1r - ei);
-        st(i3 + u, c1i + er);
-    }
-}
-
-/* complex_stages on 4G lanes; done: the stages up to that length were
- * already done (rows_to_lanes_bitrev_first), 1 for none. */
-static void v4_stages(float *z, uint32_t m, int inverse, uint32_t G, uint32_t done)
-{
-    const size_t e = (size_t)8 * G;
-    const size_t re = inverse ? (size_t)4 * G : 0, im = inverse ? 0 : (size_t)4 * G;
-    uint32_t len = 4;
-    if (circnn_log2u(m) & 1u) {
-        if (done < 2) v4_stage2(z, m, G);
-        len = 8;
-    }
-    for (; len <= m; len <<= 2) {
-        uint32_t q = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len;
-        size_t o = e * q;
-        if (len <= done) continue;
-        for (uint32_t g = 0; g < m; g += len) v4_bfly4(z + e * g, o, re, im, NULL, G);
-        for (uint32_t j = 1; j < q; j++) {
-            v4 w[6];
-            for (uint32_t r = 0; r < 3; r++) {
-                float c, s;
-                twiddle_full((r + 1) * j * step, &c, &s);
-                w[2 * r] = splat(c);
-                w[2 * r + 1] = splat(-s);
-            }
-            for (uint32_t g = j; g < m; g += len) v4_bfly4(z + e * g, o, re, im, w, G);
-        }
-    }
-}
-
-/* bitrev_copy for 4G lanes. */
-static void v4_bitrev_copy(const float *in, float *out, uint32_t m, uint32_t G)
-{
-    const size_t e = (size_t)8 * G;
-    uint32_t bits = circnn_log2u(m);
-    for (uint32_t t = 0; t < m; t++) {
-        const float *src = in + e * t;
-        float *dst = out + e * (m == 1 ? 0 : bitrev16(t, bits));
-        for (size_t u = 0; u < e; u += 4) st(dst + u, ld(src + u));
-    }
-}
-
-static void v4_split_forward(float *z, uint32_t m, uint32_t n, uint32_t G)
-{
-    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
-    for (size_t u = 0; u < h; u += 4) {
-        v4 zr = ld(z + u), zi = ld(z + h + u);
-        st(z + u, zr + zi);
-        st(z + h + u, zr - zi);
-        if (m >= 2) st(z + e * (m / 2) + h + u, -ld(z + e * (m / 2) + h + u));
-    }
-    for (uint32_t k = 1; k < m / 2; k++) {
-        float cf, sf;
-        circnn_twiddle_f32(k * step, &cf, &sf);
-        v4 c = splat(cf), s = splat(sf), half = splat(0.5f);
-        float *zk = z + e * k, *zm = z + e * (m - k);
-        for (size_t u = 0; u < h; u += 4) {
-            v4 kr = ld(zk + u), ki = ld(zk + h + u), mr = ld(zm + u), mi = ld(zm + h + u);
-            v4 er = kr + mr, ei = ki - mi, dr = kr - mr, di = ki + mi;
-            v4 pr = c * di - s * dr, pi = -(c * dr + s * di);
-            st(zk + u, half * (er + pr));
-            st(zk + h + u, half * (ei + pi));
-            st(zm + u, half * (er - pr));
-            st(zm + h + u, half * (pi - ei));
-        }
-    }
-}
-
-static void v4_split_inverse(float *z, uint32_t m, uint32_t n, uint32_t G)
-{
-    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n;
-    for (size_t u = 0; u < h; u += 4) {
-        v4 x0 = ld(z + u), xm = ld(z + h + u);
-        st(z + u, x0 + xm);
-        st(z + h + u, x0 - xm);
-        if (m >= 2) {
-            float *zh = z + e * (m / 2);
-            st(zh + u, 2.0f * ld(zh + u));
-            st(zh + h + u, -2.0f * ld(zh + h + u));
-        }
-    }
-    for (uint32_t k = 1; k < m / 2; k++) {
-        float cf, sf;
-        circnn_twiddle_f32(k * step, &cf, &sf);
-        v4 c = splat(cf), s = splat(sf);
-        float *xk = z + e * k, *xj = z + e * (m - k);
-        for (size_t u = 0; u < h; u += 4) {
-            v4 kr = ld(xk + u), ki = ld(xk + h + u), jr = ld(xj + u), ji = ld(xj + h + u);
-            v4 er = kr + jr, ei = ki - ji, pr = kr - jr, pi = ki + ji;
-            v4 qr = -s * pr - c * pi, qi = c * pr - s * pi;
-            st(xk + u, er + qr);
-            st(xk + h + u, ei + qi);
-            st(xj + u, er - qr);
-            st(xj + h + u, qi - ei);
-        }
-    }
-}
-
-/*
- * bitrev_copy for 4G lanes with the first stage of v4_stages done on the
- * way, as in rows_to_lanes_bitrev_first (m >= 4; the parts are exchanged
- * for the inverse).  Returns the length of the stage done.
- */
-static uint32_t v4_bitrev_copy_first(const float *in, float *out, uint32_t m, int inverse,
-                                     uint32_t G)
-{
-    const size_t e = (size_t)8 * G;
-    const size_t re = inverse ? (size_t)4 * G : 0, im = inverse ? 0 : (size_t)4 * G;
-    uint32_t bits = circnn_log2u(m);
-    if (bits & 1u) {
-        for (uint32_t t = 0; t < m / 2; t++) {
-            const float *a = in + e * t, *b = in + e * (t + m / 2);
-            float *p = out + e * bitrev16(t, bits);
-            for (size_t u = 0; u < e; u += 4) {  /* both parts alike */
-                v4 x = ld(a + u), y = ld(b + u);
-                st(p + u, x + y);
-                st(p + e + u, x - y);
-            }
-        }
-        return 2;
-    }
-    for (uint32_t t = 0; t < m / 4; t++) {
-        const float *a = in + e * t, *b = in + e * (t + m / 2), *c = in + e * (t + m / 4),
-                    *d = in + e * (t + 3 * (m / 4));
-        float *p = out + e * bitrev16(t, bits);
-        for (uint32_t u = 0; u < 4 * G; u += 4) {  /* bfly4_unit */
-            v4 ar = ld(a + re + u), ai = ld(a + im + u), br = ld(b + re + u), bi = ld(b + im + u);
-            v4 cr = ld(c + re + u), ci = ld(c + im + u), dr = ld(d + re + u), di = ld(d + im + u);
-            v4 c0r = ar + br, c0i = ai + bi, c1r = ar - br, c1i = ai - bi;
-            v4 sr = cr + dr, si = ci + di, er = cr - dr, ei = ci - di;
-            st(p + re + u, c0r + sr);
-            st(p + im + u, c0i + si);
-            st(p + 2 * e + re + u, c0r - sr);
-            st(p + 2 * e + im + u, c0i - si);
-            st(p + e + re + u, c1r + ei);
-            st(p + e + im + u, c1i - er);
-            st(p + 3 * e + re + u, c1r - ei);
-            st(p + 3 * e + im + u, c1i + er);
-        }
-    }
-    return 4;
-}
-
-/* The lane-layout interface (fft_common.h): G = 1. */
-void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n)
-{
-    uint32_t m = n / 2;
-    v4_bitrev_copy(in, out, m, 1);
-    v4_stages(out, m, 0, 1, 1);
-    v4_split_forward(out, m, n, 1);
-}
-
-void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
-{
-    uint32_t m = n / 2;
-    v4_split_inverse(in, m, n, 1);
-    v4_bitrev_copy(in, out, m, 1);
-    v4_stages(out, m, 1, 1, 1);
-}
-
-/* Transpose the 4 x 4 matrix whose rows are a, b, c, d. */
-static inline void transpose4(v4 *a, v4 *b, v4 *c, v4 *d)
-{
-    v4 t0 = SHUF(*a, *b, 0, 4, 1, 5), t1 = SHUF(*a, *b, 2, 6, 3, 7);
-    v4 t2 = SHUF(*c, *d, 0, 4, 1, 5), t3 = SHUF(*c, *d, 2, 6, 3, 7);
-    *a = SHUF(t0, t2, 0, 1, 4, 5);
-    *b = SHUF(t0, t2, 2, 3, 6, 7);
-    *c = SHUF(t1, t3, 0, 1, 4, 5);
-    *d = SHUF(t1, t3, 2, 3, 6, 7);
-}
-
-/* The complex values t, t + 1 of the 4 rows at r (n reals apart), as the
- * real and imaginary vectors of t (*r0, *i0) and t + 1 (*r1, *i1). */
-static inline void load_pairs(const float *r, uint32_t n, uint32_t t, v4 *r0, v4 *i0, v4 *r1,
-                              v4 *i1)
-{
-    *r0 = ld(r + 2 * t);
-    *i0 = ld(r + n + 2 * t);
-    *r1 = ld(r + 2 * (size_t)n + 2 * t);
-    *i1 = ld(r + 3 * (size_t)n + 2 * t);
-    transpose4(r0, i0, r1, i1);
-}
-
-/*
- * 4G rows of n reals -> lane layout with the complex values in bit-reversed
- * order, and the first stage of v4_stages done on the way (m >= 8): the
- * radix-2 stage pairs t and t + m/2, which land at rev(t) and rev(t) + 1;
- * the first radix-4 stage takes t, t + m/2, t + m/4, t + 3m/4, which land at
- * rev(t) + 0..3.  Returns the length of the stage done.
- */
-static uint32_t rows_to_lanes_bitrev_first(const float *rows, float *z, uint32_t n, uint32_t G)
-{
-    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
-    uint32_t m = n / 2, bits = circnn_log2u(m);
-    if (bits & 1u) {
-        for (uint32_t t = 0; t < m / 2; t += 2) {
-            float *z0 = z + e * bitrev16(t, bits), *z1 = z + e * bitrev16(t + 1, bits);
-            for (uint32_t u = 0; u < G; u++) {
-                const float *r = rows + (size_t)4 * u * n;
-                v4 ar0, ai0, ar1, ai1, br0, bi0, br1, bi1;
-                load_pairs(r, n, t, &ar0, &ai0, &ar1, &ai1);
-                load_pairs(r, n, t + m / 2, &br0, &bi0, &br1, &bi1);
-                float *p0 = z0 + 4 * u, *p1 = z1 + 4 * u;
-                st(p0, ar0 + br0);
-                st(p0 + h, ai0 + bi0);
-                st(p0 + e, ar0 - br0);
-                st(p0 + e + h, ai0 - bi0);
-                st(p1, ar1 + br1);
-                st(p1 + h, ai1 + bi1);
-                st(p1 + e, ar1 - br1);
-                st(p1 + e + h, ai1 - bi1);
-            }
-        }
-        return 2;
-    }
-    for (uint32_t t = 0; t < m / 4; t += 2) {
-        float *z0 = z + e * bitrev16(t, bits), *z1 = z + e * bitrev16(t + 1, bits);
-        for (uint32_t u = 0; u < G; u++) {
-            const float *r = rows + (size_t)4 * u * n;
-            v4 ar[2], ai[2], br[2], bi[2], cr[2], ci[2], dr[2], di[2];
-            load_pairs(r, n, t, &ar[0], &ai[0], &ar[1], &ai[1]);
-            load_pairs(r, n, t + m / 2, &br[0], &bi[0], &br[1], &bi[1]);
-            load_pairs(r, n, t + m / 4, &cr[0], &ci[0], &cr[1], &ci[1]);
-            load_pairs(r, n, t + 3 * (m / 4), &dr[0], &di[0], &dr[1], &di[1]);
-            for (uint32_t v = 0; v < 2; v++) {  /* bfly4_unit, forward */
-                float *p = (v ? z1 : z0) + 4 * u;
-                v4 c0r = ar[v] + br[v], c0i = ai[v] + bi[v], c1r = ar[v] - br[v], c1i = ai[v] - bi[v];
-                v4 sr = cr[v] + dr[v], si = ci[v] + di[v], er = cr[v] - dr[v], ei = ci[v] - di[v];
-                st(p, c0r + sr);
-                st(p + h, c0i + si);
-                st(p + 2 * e, c0r - sr);
-                st(p + 2 * e + h, c0i - si);
-                st(p + e, c1r + ei);
-                st(p + e + h, c1i - er);
-                st(p + 3 * e, c1r - ei);
-                st(p + 3 * e + h, c1i + er);
-            }
-        }
-    }
-    return 4;
-}
-
-/* 4G rows of n reals -> lane layout, natural order. */
-static void rows_to_lanes(const float *rows, float *z, uint32_t n, uint32_t G)
-{
-    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
-    for (uint32_t s = 0; s < n; s += 4) {
-        float *z0 = z + e * (s / 2), *z1 = z0 + e;
-        for (uint32_t u = 0; u < G; u++) {
-            const float *r = rows + (size_t)4 * u * n + s;
-            v4 a = ld(r), b = ld(r + n), c = ld(r + 2 * (size_t)n), d = ld(r + 3 * (size_t)n);
-            transpose4(&a, &b, &c, &d);
-            st(z0 + 4 * u, a);
-            st(z0 + h + 4 * u, b);
-            st(z1 + 4 * u, c);
-            st(z1 + h + 4 * u, d);
-        }
-    }
-}
-
-/* Lane layout -> 4G rows of n reals; and the same with the two reals of
- * each pair exchanged to swapped, unless it is NULL. */
-static void lanes_to_rows(const float *z, float *rows, float *swapped, uint32_t n, uint32_t G)
-{
-    const size_t e = (size_t)8 * G, h = (size_t)4 * G;
-    for (uint32_t s = 0; s < n; s += 4) {
-        const float *z0 = z + e * (s / 2), *z1 = z0 + e;
-        for (uint32_t u = 0; u < G; u++) {
-            size_t o = (size_t)4 * u * n + s;
-            v4 a = ld(z0 + 4 * u), b = ld(z0 + h + 4 * u), c = ld(z1 + 4 * u), d = ld(z1 + h + 4 * u);
-            transpose4(&a, &b, &c, &d);
-            st(rows + o, a);
-            st(rows + o + n, b);
-            st(rows + o + 2 * (size_t)n, c);
-            st(rows + o + 3 * (size_t)n, d);
-            if (swapped) {
-                st(swapped + o, SHUF(a, a, 1, 0, 3, 2));
-                st(swapped + o + n, SHUF(b, b, 1, 0, 3, 2));
-                st(swapped + o + 2 * (size_t)n, SHUF(c, c, 1, 0, 3, 2));
-                st(swapped + o + 3 * (size_t)n, SHUF(d, d, 1, 0, 3, 2));
-            }
-        }
-    }
-}
-
-void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
-                          uint32_t groups)
-{
-    uint32_t m = n / 2;
-    if (n < 16) {
-        for (uint32_t l = 0; l < 4 * groups; l++) {
-            float *o = out + (size_t)l * n;
-            circnn_rfft_f32(rows + (size_t)l * n, o, n);
-            if (swapped)
-                for (uint32_t s = 0; s < n; s += 2) {
-                    swapped[(size_t)l * n + s] = o[s + 1];
-                    swapped[(size_t)l * n + s + 1] = o[s];
-                }
-        }
-        return;
-    }
-    uint32_t done = rows_to_lanes_bitrev_first(rows, work, n, groups);
-    v4_stages(work, m, 0, groups, done);
-    v4_split_forward(work, m, n, groups);
-    lanes_to_rows(work, out, swapped, n, groups);
-}
-
-void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
-{
-    uint32_t m = n / 2;
-    if (n < 4) {
-        for (uint32_t l = 0; l < 4 * groups; l++) {
-            circnn_irfft_f32(spec + (size_t)l * n, out + (size_t)l * n, n);
-            for (uint32_t s = 0; s < n; s++) out[(size_t)l * n + s] *= (float)n;
-        }
-        return;
-    }
-    rows_to_lanes(spec, out, n, groups);
-    v4_split_inverse(out, m, n, groups);
-    uint32_t done = v4_bitrev_copy_first(out, spec, m, 1, groups);
-    v4_stages(spec, m, 1, groups, done);
-    lanes_to_rows(spec, out, NULL, n, groups);
-}
-
-#else /* generic code */
-
-/* Four lanes. */
+/* The lane-layout interface (fft_common.h), in the generic code with L = 4
+ * on every target: nothing calls it on a hot path. */
 static void complex_stages_4(float *z, uint32_t m, int inverse)
 {
     complex_stages(z, m, inverse, CIRCNN_F32_LANES);
@@ -731,6 +346,135 @@ void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n)
     bitrev_copy(in, out, m, CIRCNN_F32_LANES);
     complex_stages_4(out, m, 1);
 }
+
+#if CIRCNN_HAVE_V4
+
+#if CIRCNN_F32_LANES != 4
+#error "the vector code below is written for CIRCNN_F32_LANES == 4"
+#endif
+
+static inline v4 splat(float f)
+{
+    v4 v = {f, f, f, f};
+    return v;
+}
+
+#define VF v4
+#define VW 4
+#define VN(name) v4_##name
+#define VFN static inline
+#define VLD(p) ld(p)
+#define VST(p, v) st(p, v)
+#define VLD2(lo, hi) ((void)(hi), ld(lo))
+#define VST2(lo, hi, v) ((void)(hi), st(lo, v))
+#define VSPLAT(f) splat(f)
+#define VSHUF(a, b, i0, i1, i2, i3) SHUF(a, b, i0, i1, i2, i3)
+#include "fft_f32_vec.h"
+#undef VF
+#undef VW
+#undef VN
+#undef VFN
+#undef VLD
+#undef VST
+#undef VLD2
+#undef VST2
+#undef VSPLAT
+#undef VSHUF
+
+#if CIRCNN_X86_AVX2
+/* The same code on 8-float vectors, compiled for AVX2 (without FMA: the
+ * same multiplications and additions as the 4-float code) and run when the
+ * CPU has it and G is even. */
+#include <immintrin.h>
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#if defined(__clang__)
+#define SHUF8(a, b, i0, i1, i2, i3) \
+    __builtin_shufflevector(a, b, LO8(i0), LO8(i1), LO8(i2), LO8(i3), HI8(i0), HI8(i1), HI8(i2), HI8(i3))
+#else
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define SHUF8(a, b, i0, i1, i2, i3) \
+    __builtin_shuffle(a, b, (v8i){LO8(i0), LO8(i1), LO8(i2), LO8(i3), HI8(i0), HI8(i1), HI8(i2), HI8(i3)})
+#endif
+/* Index i of a 4-lane shuffle (0-3: a, 4-7: b) in the low and high halves. */
+#define LO8(i) ((i) < 4 ? (i) : (i) + 4)
+#define HI8(i) ((i) < 4 ? (i) + 4 : (i) + 8)
+
+#define VF v8
+#define VW 8
+#define VN(name) v8_##name
+#define VFN static inline __attribute__((target("avx2")))
+#define VLD(p) (*(const v8u *)(const void *)(p))
+#define VST(p, v) (*(v8u *)(void *)(p) = (v))
+#define VLD2(lo, hi) \
+    ((v8)_mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo)), _mm_loadu_ps(hi), 1))
+#define VST2(lo, hi, v) \
+    (_mm_storeu_ps(lo, _mm256_castps256_ps128((__m256)(v))), \
+     _mm_storeu_ps(hi, _mm256_extractf128_ps((__m256)(v), 1)))
+#define VSPLAT(f) ((v8){(f), (f), (f), (f), (f), (f), (f), (f)})
+#define VSHUF(a, b, i0, i1, i2, i3) SHUF8(a, b, i0, i1, i2, i3)
+#include "fft_f32_vec.h"
+#undef VF
+#undef VW
+#undef VN
+#undef VFN
+#undef VLD
+#undef VST
+#undef VLD2
+#undef VST2
+#undef VSPLAT
+#undef VSHUF
+
+/* The 8-float code is taken for an even number of groups on a CPU with
+ * AVX2 (libgcc's or compiler-rt's CPUID figures, which include the OS's
+ * support of the registers). */
+#define WIDE(groups) ((groups) % 2 == 0 && __builtin_cpu_supports("avx2"))
+#endif
+
+void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
+                          uint32_t groups)
+{
+    if (n < 16) {
+        for (uint32_t l = 0; l < 4 * groups; l++) {
+            float *o = out + (size_t)l * n;
+            circnn_rfft_f32(rows + (size_t)l * n, o, n);
+            if (swapped)
+                for (uint32_t s = 0; s < n; s += 2) {
+                    swapped[(size_t)l * n + s] = o[s + 1];
+                    swapped[(size_t)l * n + s + 1] = o[s];
+                }
+        }
+        return;
+    }
+#if CIRCNN_X86_AVX2
+    if (WIDE(groups)) {
+        v8_rfft_rows(rows, out, swapped, work, n, groups);
+        return;
+    }
+#endif
+    v4_rfft_rows(rows, out, swapped, work, n, groups);
+}
+
+void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
+{
+    if (n < 4) {
+        for (uint32_t l = 0; l < 4 * groups; l++) {
+            circnn_irfft_f32(spec + (size_t)l * n, out + (size_t)l * n, n);
+            for (uint32_t s = 0; s < n; s++) out[(size_t)l * n + s] *= (float)n;
+        }
+        return;
+    }
+#if CIRCNN_X86_AVX2
+    if (WIDE(groups)) {
+        v8_irfft_rows(spec, out, n, groups);
+        return;
+    }
+#endif
+    v4_irfft_rows(spec, out, n, groups);
+}
+
+#else /* generic code */
 
 /* The row interface: 4 * groups lanes, a count known only at run time. */
 static void complex_stages_any(float *z, uint32_t m, int inverse, uint32_t L)
