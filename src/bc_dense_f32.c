@@ -7,10 +7,10 @@
  * 2. For each output block i the spectral products are summed over the
  *    input blocks j as two plain elementwise sums on the packed reals,
  *        A += w_ij * X_j    and    B += w_ij * swap(X_j)
- *    (swap exchanges the two reals of each pair; the swapped spectra are
- *    kept in xswap), 16 reals at a time in registers.  The complex products
- *    follow once per output block: Re = A[2b] - A[2b+1], Im = B[2b] + B[2b+1],
- *    and the real DC and Nyquist bins are A[0] and A[1].
+ *    (swap exchanges the two reals of each pair, a shuffle in registers),
+ *    32 reals at a time in registers.  The complex products follow once per
+ *    output block: Re = A[2b] - A[2b+1], Im = B[2b] + B[2b+1], and the real
+ *    DC and Nyquist bins are A[0] and A[1].
  * 3. The summed spectra go through the inverse transforms, batched as in
  *    1; the 1/k of the inverse is applied with the bias, then the ReLU.
  */
@@ -43,8 +43,7 @@ static uint32_t batch_groups(uint32_t p, uint32_t q, uint32_t k)
 }
 
 /*
- * Scratch: the input spectra, the same with pairs swapped (q * k floats
- * each), and two batch buffers of 4 * groups * k floats (staged inputs and
+ * Scratch: the input spectra (q * k floats) and two batch buffers of 4 * groups * k floats (staged inputs and
  * work area; summed spectra and inverse outputs).
  */
 size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_features,
@@ -53,15 +52,22 @@ size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_feat
     uint32_t p = circnn_blocks(out_features, block_size), q = circnn_blocks(in_features, block_size);
     size_t spectra = (size_t)q * block_size;
     size_t batch = (size_t)LANES * batch_groups(p, q, block_size) * block_size;
-    return circnn_align8((2 * spectra + 2 * batch + ALIGN_FLOATS) * sizeof(float));
+    return circnn_align8((spectra + 2 * batch + ALIGN_FLOATS) * sizeof(float));
 }
 
+/*
+ * mac_sums: for each of `chunks` chunks of `width` (16 or 32) reals, chunk c
+ * at offset c * width of each row, the sums A and B over `count` rows
+ * (stride apart), taken two rows at a time, combined into the complex
+ * products spec[c * width + 0..width); the raw A of chunk 0 also goes to
+ * a[0..width).  B reads x with the two reals of each pair exchanged
+ * (x[t ^ 1]).  The vector code does the multiplications and additions of
+ * the plain C code, in its order, so every target gets bit-identical
+ * results.
+ */
 #if CIRCNN_HAVE_V4
 
-/* spec[0..16) = the complex products of 16 reals of one output block, from
- * the sums A and B of the top over `count` rows (stride apart), taken two
- * rows at a time; A itself goes to a[0..16) when a is not NULL. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__) && !defined(CIRCNN_NO_CLONES)
+#if CIRCNN_X86_AVX2
 /* Compiled twice, for AVX2 and for the x86-64 baseline, chosen at load time
  * (an ifunc): 8-float vectors in ymm registers or in pairs of xmm.  The
  * same multiplications and additions in the same order either way (no FMA),
@@ -72,112 +78,107 @@ size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_feat
 #endif
 
 typedef float v8 __attribute__((vector_size(32)));
-/* An unaligned, aliasing view for loads (no function returns a v8: that
- * would change the ABI between the two clones). */
+/* An unaligned, aliasing view for loads and stores (no function takes or
+ * returns a v8 by value: that would change the ABI between the clones). */
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define ld8(p) (*(const v8u *)(const void *)(p))
+#define st8(p, v) (*(v8u *)(void *)(p) = (v))
+/* SWAP8: the two reals of each pair exchanged; MIX8: [d0, s0, d2, s2, ...]. */
+#if defined(__clang__)
+#define SWAP8(v) __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6)
+#define MIX8(d, s) __builtin_shufflevector(d, s, 0, 8, 2, 10, 4, 12, 6, 14)
+#else
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define SWAP8(v) __builtin_shuffle(v, (v8i){1, 0, 3, 2, 5, 4, 7, 6})
+#define MIX8(d, s) __builtin_shuffle(d, s, (v8i){0, 8, 2, 10, 4, 12, 6, 14})
+#endif
 
-/* The sums A and B of mac16 over `count` rows, two rows at a time, for 16
- * reals: a[0..16), b[0..16). */
-CIRCNN_MAC_CLONES
-static void mac16_sums(const float *restrict w, const float *restrict x, const float *restrict xs,
-                       uint32_t count, uint32_t stride, float *restrict a, float *restrict b)
+/* One chunk of 8V reals, V <= 4. */
+static inline __attribute__((always_inline)) void mac_chunk(
+    const float *restrict w, const float *restrict x, uint32_t count, uint32_t stride,
+    float *restrict spec, float *restrict araw, uint32_t V)
 {
-    v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+    v8 a[4] = {{0}}, b[4] = {{0}};
     const size_t step = 2 * (size_t)stride, end = (size_t)(count / 2) * step;
-    const float *wu = w + stride, *xu = x + stride, *su = xs + stride;
     for (size_t o = 0; o < end; o += step) {
-        v8 w0 = ld8(w + o), w1 = ld8(w + o + 8), u0 = ld8(wu + o), u1 = ld8(wu + o + 8);
-        a0 += w0 * ld8(x + o) + u0 * ld8(xu + o);
-        b0 += w0 * ld8(xs + o) + u0 * ld8(su + o);
-        a1 += w1 * ld8(x + o + 8) + u1 * ld8(xu + o + 8);
-        b1 += w1 * ld8(xs + o + 8) + u1 * ld8(su + o + 8);
+        const float *wr = w + o, *wu = wr + stride, *xr = x + o, *xu = xr + stride;
+        for (uint32_t v = 0; v < V; v++) {
+            v8 w0 = ld8(wr + 8 * v), u0 = ld8(wu + 8 * v), x0 = ld8(xr + 8 * v), x1 = ld8(xu + 8 * v);
+            a[v] += w0 * x0 + u0 * x1;
+            b[v] += w0 * SWAP8(x0) + u0 * SWAP8(x1);
+        }
     }
     if (count % 2) {
-        const float *wr = w + end, *xr = x + end, *sr = xs + end;
-        v8 w0 = ld8(wr), w1 = ld8(wr + 8);
-        a0 += w0 * ld8(xr);
-        b0 += w0 * ld8(sr);
-        a1 += w1 * ld8(xr + 8);
-        b1 += w1 * ld8(sr + 8);
+        for (uint32_t v = 0; v < V; v++) {
+            v8 w0 = ld8(w + end + 8 * v), x0 = ld8(x + end + 8 * v);
+            a[v] += w0 * x0;
+            b[v] += w0 * SWAP8(x0);
+        }
     }
-    memcpy(a, &a0, sizeof a0);
-    memcpy(a + 8, &a1, sizeof a1);
-    memcpy(b, &b0, sizeof b0);
-    memcpy(b + 8, &b1, sizeof b1);
+    for (uint32_t v = 0; v < V; v++) {
+        st8(spec + 8 * v, MIX8(a[v] - SWAP8(a[v]), b[v] + SWAP8(b[v])));
+        if (araw) st8(araw + 8 * v, a[v]);
+    }
 }
 
-static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
-                  uint32_t count, uint32_t stride, float *restrict spec, float *restrict a)
+CIRCNN_MAC_CLONES
+static void mac_sums(const float *restrict w, const float *restrict x, uint32_t count,
+                     uint32_t stride, uint32_t chunks, uint32_t width, float *restrict spec,
+                     float *restrict a)
 {
-    float sa[16], sb[16];
-    mac16_sums(w, x, xs, count, stride, sa, sb);
-    v4 a0 = ld(sa), a1 = ld(sa + 4), a2 = ld(sa + 8), a3 = ld(sa + 12);
-    v4 b0 = ld(sb), b1 = ld(sb + 4), b2 = ld(sb + 8), b3 = ld(sb + 12);
-    /* [a0 - a1, b0 + b1, a2 - a3, b2 + b3] from a = [a0 a1 a2 a3], b likewise */
-    v4 as[4] = {a0, a1, a2, a3}, bs[4] = {b0, b1, b2, b3};
-    if (a)
-        for (uint32_t g = 0; g < 4; g++) st(a + 4 * g, as[g]);
-    for (uint32_t g = 0; g < 4; g++) {
-        v4 d = as[g] - SHUF(as[g], as[g], 1, 0, 3, 2);
-        v4 s = bs[g] + SHUF(bs[g], bs[g], 1, 0, 3, 2);
-        st(spec + 4 * g, SHUF(d, s, 0, 4, 2, 6));
+    for (uint32_t c = 0; c < chunks; c++) {
+        size_t o = (size_t)c * width;
+        if (width == 32)
+            mac_chunk(w + o, x + o, count, stride, spec + o, c ? NULL : a, 4);
+        else
+            mac_chunk(w + o, x + o, count, stride, spec + o, c ? NULL : a, 2);
     }
 }
 
 #else
 
-/* The same in plain C, with the same operations in the same order (so that
- * every target gets bit-identical results). */
-static void mac16(const float *restrict w, const float *restrict x, const float *restrict xs,
-                  uint32_t count, uint32_t stride, float *restrict spec, float *restrict araw)
+static void mac_sums(const float *restrict w, const float *restrict x, uint32_t count,
+                     uint32_t stride, uint32_t chunks, uint32_t width, float *restrict spec,
+                     float *restrict araw)
 {
-    float a[16] = {0}, b[16] = {0};
-    uint32_t r = 0;
-    for (; r + 2 <= count; r += 2) {
-        const float *wr = w + (size_t)r * stride, *xr = x + (size_t)r * stride,
-                    *sr = xs + (size_t)r * stride;
-        const float *wu = wr + stride, *xu = xr + stride, *su = sr + stride;
-        for (uint32_t t = 0; t < 16; t++) {
-            a[t] += wr[t] * xr[t] + wu[t] * xu[t];
-            b[t] += wr[t] * sr[t] + wu[t] * su[t];
+    for (uint32_t c = 0; c < chunks; c++) {
+        const float *wc = w + (size_t)c * width, *xc = x + (size_t)c * width;
+        float a[32] = {0}, b[32] = {0}, *out = spec + (size_t)c * width;
+        uint32_t r = 0;
+        for (; r + 2 <= count; r += 2) {
+            const float *wr = wc + (size_t)r * stride, *xr = xc + (size_t)r * stride;
+            const float *wu = wr + stride, *xu = xr + stride;
+            for (uint32_t t = 0; t < width; t++) {
+                a[t] += wr[t] * xr[t] + wu[t] * xu[t];
+                b[t] += wr[t] * xr[t ^ 1u] + wu[t] * xu[t ^ 1u];
+            }
         }
-    }
-    if (r < count) {
-        const float *wr = w + (size_t)r * stride, *xr = x + (size_t)r * stride,
-                    *sr = xs + (size_t)r * stride;
-        for (uint32_t t = 0; t < 16; t++) {
-            a[t] += wr[t] * xr[t];
-            b[t] += wr[t] * sr[t];
+        if (r < count) {
+            const float *wr = wc + (size_t)r * stride, *xr = xc + (size_t)r * stride;
+            for (uint32_t t = 0; t < width; t++) {
+                a[t] += wr[t] * xr[t];
+                b[t] += wr[t] * xr[t ^ 1u];
+            }
         }
+        for (uint32_t t = 0; t < width; t += 2) {
+            out[t] = a[t] - a[t + 1];
+            out[t + 1] = b[t] + b[t + 1];
+        }
+        if (araw && c == 0)
+            for (uint32_t t = 0; t < width; t++) araw[t] = a[t];
     }
-    for (uint32_t t = 0; t < 16; t += 2) {
-        spec[t] = a[t] - a[t + 1];
-        spec[t + 1] = b[t] + b[t + 1];
-    }
-    if (araw)
-        for (uint32_t t = 0; t < 16; t++) araw[t] = a[t];
 }
 
 #endif
 
-/* xs = x with the two reals of each pair exchanged. */
-static void swap_pairs(const float *restrict x, float *restrict xs, size_t count)
-{
-    for (size_t t = 0; t < count; t += 2) {
-        xs[t] = x[t + 1];
-        xs[t + 1] = x[t];
-    }
-}
-
 /* The summed spectrum of one output block (weights w = weight + i * q * k). */
-static void mac_block(const float *restrict w, const float *restrict x,
-                      const float *restrict xs, uint32_t q, uint32_t k, float *restrict spec)
+static void mac_block(const float *restrict w, const float *restrict x, uint32_t q, uint32_t k,
+                      float *restrict spec)
 {
-    float a[16];
+    float a[32];
     if (k >= 16) {
-        mac16(w, x, xs, q, k, spec, a);
-        for (uint32_t c = 16; c < k; c += 16) mac16(w + c, x + c, xs + c, q, k, spec + c, NULL);
+        uint32_t width = k >= 32 ? 32 : 16;
+        mac_sums(w, x, q, k, k / width, width, spec, a);
         spec[0] = a[0];  /* the real DC and Nyquist bins, not pairs */
         spec[1] = a[1];
         return;
@@ -187,7 +188,7 @@ static void mac_block(const float *restrict w, const float *restrict x,
     const size_t total = (size_t)q * k;
     float sums[16], dc = 0.0f, nyquist = 0.0f;
     uint32_t rows = (uint32_t)(total / 16);
-    mac16(w, x, xs, rows, 16, sums, a);
+    mac_sums(w, x, rows, 16, 1, 16, sums, a);
     for (uint32_t t = 0; t < k; t++) spec[t] = sums[t];
     for (uint32_t t = k; t < 16; t++) spec[t % k] += sums[t];
     for (uint32_t t = 0; t < 16; t += k) {
@@ -197,7 +198,7 @@ static void mac_block(const float *restrict w, const float *restrict x,
     for (size_t o = (size_t)rows * 16; o < total; o += 2) {  /* fewer than 16 left */
         uint32_t t = (uint32_t)(o % k);
         spec[t] += w[o] * x[o] - w[o + 1] * x[o + 1];
-        spec[t + 1] += w[o] * xs[o] + w[o + 1] * xs[o + 1];
+        spec[t + 1] += w[o] * x[o + 1] + w[o + 1] * x[o];
         if (t == 0) {
             dc += w[o] * x[o];
             nyquist += w[o + 1] * x[o + 1];
@@ -253,8 +254,7 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
     base += (ALIGN_FLOATS - ((uintptr_t)base / sizeof(float)) % ALIGN_FLOATS) % ALIGN_FLOATS;
     const size_t qk = (size_t)q * k, batch = (size_t)LANES * groups * k;
     float *xspec = base;          /* q * k: spectra of the input blocks */
-    float *xswap = xspec + qk;    /* q * k: the same, pairs swapped */
-    float *buf_a = xswap + qk;    /* batch: staged inputs; summed spectra */
+    float *buf_a = xspec + qk;    /* batch: staged inputs; summed spectra */
     float *buf_b = buf_a + batch; /* batch: work area; inverse outputs */
 
     /* 1. Forward transforms.  A batch whose rows are all inside x is read
@@ -264,7 +264,7 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
         uint32_t g, count = next_batch(q - j0, most, &g);
         size_t c0 = (size_t)j0 * k, span = count == 1 ? k : (size_t)LANES * g * k;
         if (count > 1 && count == LANES * g && c0 + span <= n) {
-            circnn_rfft_f32_rows(x + c0, xspec + c0, xswap + c0, buf_b, k, g);
+            circnn_rfft_f32_rows(x + c0, xspec + c0, buf_b, k, g);
         } else {
             size_t valid = n - c0 < span ? n - c0 : span;
             for (size_t t = 0; t < valid; t++) buf_a[t] = x[c0 + t];
@@ -272,10 +272,9 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
             if (count == 1) {
                 circnn_rfft_f32(buf_a, xspec + c0, k);
             } else {
-                circnn_rfft_f32_rows(buf_a, buf_a, NULL, buf_b, k, g);
+                circnn_rfft_f32_rows(buf_a, buf_a, buf_b, k, g);
                 for (size_t t = 0; t < (size_t)count * k; t++) xspec[c0 + t] = buf_a[t];
             }
-            swap_pairs(xspec + c0, xswap + c0, (size_t)count * k);
         }
         j0 += count;
     }
@@ -286,7 +285,7 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
     for (uint32_t i0 = 0; i0 < p;) {
         uint32_t g, count = next_batch(p - i0, most, &g);
         for (uint32_t l = 0; l < count; l++)
-            mac_block(layer->weight + (size_t)(i0 + l) * qk, xspec, xswap, q, k, buf_a + (size_t)l * k);
+            mac_block(layer->weight + (size_t)(i0 + l) * qk, xspec, q, k, buf_a + (size_t)l * k);
         if (count == 1) {
             circnn_irfft_f32(buf_a, buf_b, k);
             uint32_t r0 = i0 * k;

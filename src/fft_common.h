@@ -41,8 +41,7 @@ static inline uint32_t circnn_bitrev(uint32_t i, uint32_t bits)
  * sequence l at rows + l * n; the buffers hold 4 * groups * n floats.  The
  * transposes to and from the lane layout are done inside.
  * circnn_rfft_f32_rows: the rows of n reals -> packed spectra in out (which
- * may be rows itself), and in swapped (unless NULL) the same with the two
- * reals of each pair exchanged; work is overwritten.
+ * may be rows itself); work is overwritten.
  * circnn_irfft_f32_rows_unscaled: packed spectra -> rows of n reals in out,
  * n times circnn_irfft_f32's (no 1/n); spec is overwritten.
  */
@@ -51,8 +50,7 @@ static inline uint32_t circnn_bitrev(uint32_t i, uint32_t bits)
 
 void circnn_rfft_f32_lanes(const float *in, float *out, uint32_t n);
 void circnn_irfft_f32_lanes_unscaled(float *in, float *out, uint32_t n);
-void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
-                          uint32_t groups);
+void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups);
 void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups);
 
 /*

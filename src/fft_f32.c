@@ -432,28 +432,20 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #define WIDE(groups) ((groups) % 2 == 0 && __builtin_cpu_supports("avx2"))
 #endif
 
-void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
-                          uint32_t groups)
+void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
 {
     if (n < 16) {
-        for (uint32_t l = 0; l < 4 * groups; l++) {
-            float *o = out + (size_t)l * n;
-            circnn_rfft_f32(rows + (size_t)l * n, o, n);
-            if (swapped)
-                for (uint32_t s = 0; s < n; s += 2) {
-                    swapped[(size_t)l * n + s] = o[s + 1];
-                    swapped[(size_t)l * n + s + 1] = o[s];
-                }
-        }
+        for (uint32_t l = 0; l < 4 * groups; l++)
+            circnn_rfft_f32(rows + (size_t)l * n, out + (size_t)l * n, n);
         return;
     }
 #if CIRCNN_X86_AVX2
     if (WIDE(groups)) {
-        v8_rfft_rows(rows, out, swapped, work, n, groups);
+        v8_rfft_rows(rows, out, work, n, groups);
         return;
     }
 #endif
-    v4_rfft_rows(rows, out, swapped, work, n, groups);
+    v4_rfft_rows(rows, out, work, n, groups);
 }
 
 void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
@@ -494,8 +486,7 @@ static void lanes_to_rows(const float *z, float *rows, uint32_t n, uint32_t L)
         for (uint32_t l = 0; l < L; l++) rows[(size_t)l * n + s] = z[(size_t)s * L + l];
 }
 
-void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *work, uint32_t n,
-                          uint32_t groups)
+void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n, uint32_t groups)
 {
     uint32_t m = n / 2, L = CIRCNN_F32_LANES * groups;
     rows_to_lanes(rows, work, n, L);
@@ -504,11 +495,6 @@ void circnn_rfft_f32_rows(const float *rows, float *out, float *swapped, float *
     split_forward(out, m, n, L);
     lanes_to_rows(out, work, n, L);
     for (size_t s = 0; s < (size_t)L * n; s++) out[s] = work[s];
-    if (swapped)
-        for (size_t s = 0; s < (size_t)L * n; s += 2) {
-            swapped[s] = out[s + 1];
-            swapped[s + 1] = out[s];
-        }
 }
 
 void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)

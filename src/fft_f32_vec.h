@@ -287,43 +287,33 @@ VFN void VN(rows_to_lanes)(const float *rows, float *z, uint32_t n, uint32_t G)
     }
 }
 
-/* Lane layout -> 4G rows of n reals; and the same with the two reals of
- * each pair exchanged to swapped, unless it is NULL. */
-VFN void VN(lanes_to_rows)(const float *z, float *rows, float *swapped, uint32_t n, uint32_t G)
+/* Lane layout -> 4G rows of n reals. */
+VFN void VN(lanes_to_rows)(const float *z, float *rows, uint32_t n, uint32_t G)
 {
     const size_t e = (size_t)8 * G, h = (size_t)4 * G, n4 = 4 * (size_t)n;
     for (uint32_t s = 0; s < n; s += 4) {
         const float *z0 = z + e * (s / 2), *z1 = z0 + e;
         for (uint32_t u = 0; u < G; u += VW / 4) {
-            size_t o = (size_t)4 * u * n + s;
             VF a = VLD(z0 + 4 * u), b = VLD(z0 + h + 4 * u), c = VLD(z1 + 4 * u),
                d = VLD(z1 + h + 4 * u);
             VN(transpose4)(&a, &b, &c, &d);
-            float *r = rows + o;
+            float *r = rows + (size_t)4 * u * n + s;
             VST2(r, r + n4, a);
             VST2(r + n, r + n + n4, b);
             VST2(r + 2 * (size_t)n, r + 2 * (size_t)n + n4, c);
             VST2(r + 3 * (size_t)n, r + 3 * (size_t)n + n4, d);
-            if (swapped) {
-                float *w = swapped + o;
-                VST2(w, w + n4, VSHUF(a, a, 1, 0, 3, 2));
-                VST2(w + n, w + n + n4, VSHUF(b, b, 1, 0, 3, 2));
-                VST2(w + 2 * (size_t)n, w + 2 * (size_t)n + n4, VSHUF(c, c, 1, 0, 3, 2));
-                VST2(w + 3 * (size_t)n, w + 3 * (size_t)n + n4, VSHUF(d, d, 1, 0, 3, 2));
-            }
         }
     }
 }
 
 /* circnn_rfft_f32_rows for n >= 16. */
-VFN void VN(rfft_rows)(const float *rows, float *out, float *swapped, float *work, uint32_t n,
-                       uint32_t G)
+VFN void VN(rfft_rows)(const float *rows, float *out, float *work, uint32_t n, uint32_t G)
 {
     uint32_t m = n / 2;
     uint32_t done = VN(rows_to_lanes_bitrev_first)(rows, work, n, G);
     VN(stages)(work, m, 0, G, done);
     VN(split_forward)(work, m, n, G);
-    VN(lanes_to_rows)(work, out, swapped, n, G);
+    VN(lanes_to_rows)(work, out, n, G);
 }
 
 /* circnn_irfft_f32_rows_unscaled for n >= 4. */
@@ -334,5 +324,5 @@ VFN void VN(irfft_rows)(float *spec, float *out, uint32_t n, uint32_t G)
     VN(split_inverse)(out, m, n, G);
     uint32_t done = VN(bitrev_copy_first)(out, spec, m, 1, G);
     VN(stages)(spec, m, 1, G, done);
-    VN(lanes_to_rows)(spec, out, NULL, n, G);
+    VN(lanes_to_rows)(spec, out, n, G);
 }
