@@ -118,28 +118,67 @@ static int32_t bit_length32(uint32_t v)
     return b + (int32_t)v;
 }
 
+/* (v + 2^15) >> 16, saturated to 32767 (the only value above the range it
+ * can reach); with the DSP extension two at a time, packed. */
+static inline int16_t round_top16(int32_t v)
+{
+#if CIRCNN_DSP
+    return (int16_t)(circnn_qadd(v, 0x8000) >> 16);
+#else
+    return (int16_t)(v >= INT32_MAX - 0x7FFF ? INT16_MAX : (v + 0x8000) >> 16);
+#endif
+}
+
+#if CIRCNN_DSP
+static inline uint32_t round_top16_pair(int32_t bottom, int32_t top)
+{
+    return circnn_pkhtb16(circnn_qadd(top, 0x8000), circnn_qadd(bottom, 0x8000));
+}
+#endif
+
+/* floor(a * 2^(16-r)) for r > 0 in the three ranges of to_q15 (the mode,
+ * a constant where inlined): r <= 16, 16 < r < 48, r >= 48. */
+CIRCNN_ALWAYS_INLINE int32_t scaled(int64_t a, int32_t r, int mode)
+{
+    uint64_t u = (uint64_t)a;
+    if (mode == 0) return (int32_t)a * ((int32_t)1 << (16 - r));   /* |a| < 2^31 */
+    if (mode == 1) return (int32_t)(((uint32_t)u >> (r - 16)) | ((uint32_t)(u >> 32) << (48 - r)));
+    return (int32_t)(a >> 32) >> (r - 48);
+}
+
+CIRCNN_ALWAYS_INLINE void round_block(const int64_t *acc, int16_t *out, uint32_t k, int32_t r, int mode)
+{
+    uint32_t t = 0;
+#if CIRCNN_DSP
+    for (; t + 2 <= k; t += 2)
+        circnn_store_pair(out + t, round_top16_pair(scaled(acc[t], r, mode), scaled(acc[t + 1], r, mode)));
+#endif
+    for (; t < k; t++) out[t] = round_top16(scaled(acc[t], r, mode));
+}
+
 /* Step 4: the sums to int16; returns r (the value is out * 2^r).  r is the
  * bit length of the largest |sum| minus 15 (that of the OR of them all);
  * then every |sum| * 2^-r < 2^15, so only r > 0 can round up to 2^15 and
- * saturate. */
+ * saturate.  For r > 0, v = floor(sum * 2^(16-r)) fits in int32, and
+ * round(sum * 2^-r) = (v + 2^15) >> 16: for r > 16 the rounding constant
+ * 2^(r-1) is a multiple of 2^(r-16), so the floor may come first. */
 static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
 {
-    uint64_t any = 0;
-    for (uint32_t t = 0; t < k; t++) any |= acc[t] < 0 ? (uint64_t)0 - (uint64_t)acc[t] : (uint64_t)acc[t];
-    uint32_t hi = (uint32_t)(any >> 32);
-    int32_t bits = hi ? 32 + bit_length32(hi) : bit_length32((uint32_t)any);
-    int32_t r = bits - 15;
+    uint32_t any_lo = 0, any_hi = 0;
+    for (uint32_t t = 0; t < k; t++) {
+        uint64_t a = acc[t] < 0 ? (uint64_t)0 - (uint64_t)acc[t] : (uint64_t)acc[t];
+        any_lo |= (uint32_t)a, any_hi |= (uint32_t)(a >> 32);
+    }
+    int32_t r = (any_hi ? 32 + bit_length32(any_hi) : bit_length32(any_lo)) - 15;
     if (r <= 0) {   /* |sum| < 2^15: exact in int32 */
         int32_t scale = (int32_t)1 << -r;
         for (uint32_t t = 0; t < k; t++) out[t] = (int16_t)((int32_t)acc[t] * scale);
-    } else if (r < 32) {   /* the low 32 bits of (sum + 2^(r-1)) >> r, at most 2^15 */
-        for (uint32_t t = 0; t < k; t++) {
-            uint64_t v = (uint64_t)acc[t] + ((uint64_t)1 << (r - 1));
-            int32_t o = (int32_t)(((uint32_t)v >> r) | ((uint32_t)(v >> 32) << (32 - r)));
-            out[t] = (int16_t)(o > INT16_MAX ? INT16_MAX : o);
-        }
+    } else if (r <= 16) {
+        round_block(acc, out, k, r, 0);
+    } else if (r < 48) {
+        round_block(acc, out, k, r, 1);
     } else {
-        for (uint32_t t = 0; t < k; t++) out[t] = circnn_sat16_64(circnn_rshift_round64(acc[t], r));
+        round_block(acc, out, k, r, 2);
     }
     return r;
 }
@@ -188,6 +227,51 @@ static void requant_block(const int16_t *a, int16_t *y, uint32_t count, int32_t 
     }
 }
 
+/* Steps 1 and 2: the spectra of the q input blocks (the last one zero
+ * padded), shifted to the largest block exponent, which is returned.  The
+ * portable sums read block j's k reals at spectra + j k; the DSP sums read
+ * them by word (circnn_bc_mac_q15_dsp_words): reals 2b, 2b + 1 of block j
+ * at spectra + 2 (b q + j), through tmp. */
+static int32_t input_spectra(const int16_t *x, uint32_t n, uint32_t q, uint32_t k, int16_t *spectra,
+                             int16_t *tmp, int32_t *exps)
+{
+    int32_t e_max = INT32_MIN;
+    for (uint32_t j = 0, c0 = 0; j < q; j++, c0 += k) {
+#if CIRCNN_DSP
+        int16_t *xs = tmp;
+#else
+        int16_t *xs = spectra + (size_t)j * k;
+        (void)tmp;
+#endif
+        const int16_t *src = x + c0;
+        if (n - c0 < k) {
+            for (uint32_t t = 0; t < k; t++) xs[t] = c0 + t < n ? x[c0 + t] : (int16_t)0;
+            src = xs;
+        }
+        exps[j] = circnn_rfft_q15(src, xs, k);
+        if (exps[j] > e_max) e_max = exps[j];
+#if CIRCNN_DSP
+        int16_t *to = spectra + 2 * (size_t)j;
+        for (uint32_t b = 0; b < k; b += 2, to += 2 * (size_t)q) circnn_store_pair(to, circnn_load_pair(xs + b));
+#endif
+    }
+#if CIRCNN_DSP
+    const size_t first = 2, stride = 2 * (size_t)q;   /* between blocks, between words */
+#else
+    const size_t first = k, stride = 2;
+#endif
+    for (uint32_t j = 0; j < q; j++) {
+        int32_t shift = e_max - exps[j];
+        if (shift == 0) continue;
+        int16_t *xs = spectra + j * first;
+        for (uint32_t b = 0; b < k; b += 2, xs += stride) {
+            xs[0] = shift >= 16 ? (int16_t)0 : (int16_t)circnn_rshift_round32(xs[0], shift);
+            xs[1] = shift >= 16 ? (int16_t)0 : (int16_t)circnn_rshift_round32(xs[1], shift);
+        }
+    }
+    return e_max;
+}
+
 void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, int16_t *y,
                          void *scratch)
 {
@@ -199,28 +283,12 @@ void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, i
     int16_t *spectra = (int16_t *)(void *)((unsigned char *)exps + circnn_align8(q * sizeof(int32_t)));
     int16_t *tmp = spectra + (size_t)q * k;
 
-    /* Steps 1 and 2. */
-    int32_t e_max = INT32_MIN;
-    for (uint32_t j = 0; j < q; j++) {
-        int16_t *xs = spectra + (size_t)j * k;
-        uint32_t c0 = j * k;
-        for (uint32_t t = 0; t < k; t++) xs[t] = (c0 + t < n) ? x[c0 + t] : (int16_t)0;
-        exps[j] = circnn_rfft_q15(xs, xs, k);
-        if (exps[j] > e_max) e_max = exps[j];
-    }
-    for (uint32_t j = 0; j < q; j++) {
-        int32_t shift = e_max - exps[j];
-        int16_t *xs = spectra + (size_t)j * k;
-        if (shift == 0) continue;
-        for (uint32_t t = 0; t < k; t++)
-            xs[t] = shift >= 16 ? (int16_t)0 : (int16_t)circnn_rshift_round32(xs[t], shift);
-    }
+    const int32_t e_max = input_spectra(x, n, q, k, spectra, tmp, exps);
     /* Steps 3 to 6, one output block at a time. */
     for (uint32_t i = 0; i < p; i++) {
         const int16_t *w = layer->weight + (size_t)i * q * k;
 #if CIRCNN_DSP
-        for (uint32_t t = 0; t < k; t++) acc[t] = 0;
-        circnn_bc_mac_q15_dsp(acc, w, k, spectra, k, q, k);   /* the same sums (dsp_q15.h) */
+        circnn_bc_mac_q15_dsp_words(acc, w, spectra, q, k);   /* the same sums (dsp_q15.h) */
 #else
         spectral_sums(acc, w, spectra, q, k);
 #endif

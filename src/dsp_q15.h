@@ -292,6 +292,17 @@ static inline void circnn_store_pair(int16_t *p, uint32_t v)
     memcpy(p, &v, sizeof v);
 }
 
+/* QADD: a + b saturated to the int32 range. */
+static inline int32_t circnn_qadd(int32_t a, int32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    return __qadd(a, b);
+#else
+    int64_t s = (int64_t)a + b;
+    return s > INT32_MAX ? INT32_MAX : s < INT32_MIN ? INT32_MIN : (int32_t)s;
+#endif
+}
+
 /*
  * The spectral multiply-accumulate of the q15 block-circulant layers with
  * dual 16-bit MACs (bc_mac_q15_dsp.c): for j < blocks,
@@ -304,5 +315,15 @@ static inline void circnn_store_pair(int16_t *p, uint32_t v)
  */
 void circnn_bc_mac_q15_dsp(int64_t *acc, const int16_t *w, uint32_t w_stride, const int16_t *x,
                            uint32_t x_stride, uint32_t blocks, uint32_t k);
+
+/*
+ * The same sums for a dense layer, written rather than added:
+ *   acc = sum over j < blocks of w_j * x_j,   w_j = w + j k,
+ * with the x spectra stored by word: the pair of reals 2b, 2b + 1 of x_j
+ * (bin b; DC and Nyquist for b = 0) at x + 2 (b blocks + j), so that each
+ * bin's words are read in a row (ARMv7E-M assembly on the cores).
+ */
+void circnn_bc_mac_q15_dsp_words(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t blocks,
+                                 uint32_t k);
 
 #endif /* CIRCNN_DSP_Q15_H */

@@ -61,7 +61,7 @@ static void normalise(const int16_t *in, int16_t *out, uint32_t n, int32_t s0)
 }
 
 /* y * (c - i s), rounded: (sum + 2^(k-1)) >> k (the inverse passes -s). */
-CIRCNN_FFT_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, int32_t s, int32_t k)
+CIRCNN_ALWAYS_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, int32_t s, int32_t k)
 {
     int32_t rnd = (int32_t)1 << (k - 1);
     out[0] = (int16_t)((yr * c + yi * s + rnd) >> k);
@@ -71,7 +71,7 @@ CIRCNN_FFT_INLINE void rotate(int16_t *out, int32_t yr, int32_t yi, int32_t c, i
 /* One radix-4 DIF butterfly on the words z, z + q4, z + 2 q4, z + 3 q4
  * (w == NULL: j = 0, twiddles exact); returns the OR of the outputs' |y|^2.
  * s and inverse are constants after inlining. */
-CIRCNN_FFT_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t *w, int32_t s, int inverse)
+CIRCNN_ALWAYS_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t *w, int32_t s, int inverse)
 {
     int16_t *za = z, *zb = z + 2 * q4, *zc = z + 4 * q4, *zd = z + 6 * q4;
     const int32_t h1 = s >= 2, h2 = s == 3, k = s == 0 ? 15 : 16;
@@ -100,7 +100,7 @@ CIRCNN_FFT_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t *w,
     return sq(za[0], za[1]) | sq(zb[0], zb[1]) | sq(zc[0], zc[1]) | sq(zd[0], zd[1]);
 }
 
-CIRCNN_FFT_INLINE uint32_t radix4_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
+CIRCNN_ALWAYS_INLINE uint32_t radix4_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
 {
     uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len, acc = 0;
     for (uint32_t g = 0; g < m; g += len) acc |= butterfly4(z + 2 * g, q4, NULL, s, inverse);

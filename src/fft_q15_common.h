@@ -12,15 +12,9 @@
 
 #include <stdint.h>
 
+#include "fixed_point.h"
 #include "twiddle.h"
 
-/* Kernels written once with constant parameters (shift, direction) are
- * inlined into one loop per combination. */
-#if defined(__GNUC__) || defined(__clang__)
-#define CIRCNN_FFT_INLINE static inline __attribute__((always_inline))
-#else
-#define CIRCNN_FFT_INLINE static inline
-#endif
 
 /* Shift of a radix-4 stage: 0 while |z| < 2^13, 1 below 2^14, 2 below
  * 2^14.5, else 3. */

@@ -49,7 +49,7 @@ static inline uint32_t shift_pair(uint32_t v, int32_t s0, uint32_t mask)
 }
 
 /* Round and pack a rotation: k = 16 (PKHTB) or 15 (ASR, PKHBT). */
-CIRCNN_FFT_INLINE uint32_t pack(int32_t re, int32_t im, int32_t k)
+CIRCNN_ALWAYS_INLINE uint32_t pack(int32_t re, int32_t im, int32_t k)
 {
     return k == 16 ? circnn_pkhtb16(im, re) : circnn_pkhbt1(re >> 15, im);
 }
@@ -71,7 +71,7 @@ static inline uint32_t ror16(uint32_t w)
     return (w >> 16) | (w << 16);
 }
 
-CIRCNN_FFT_INLINE void stage_words(uint32_t w1, uint32_t w2, uint32_t w3, int inverse, int three, uint32_t *w)
+CIRCNN_ALWAYS_INLINE void stage_words(uint32_t w1, uint32_t w2, uint32_t w3, int inverse, int three, uint32_t *w)
 {
     if (three) {   /* shift 3 reads W3, W1, W2 only */
         w[0] = inverse ? circnn_ssax(0, ror16(w3)) : w3;
@@ -111,13 +111,13 @@ static void pair_words(uint32_t t, int inverse, int three, uint32_t *w, uint32_t
 }
 
 /* Y W for a materialised Y. */
-CIRCNN_FFT_INLINE uint32_t rot2(uint32_t y, uint32_t w, int32_t rnd, int32_t k)
+CIRCNN_ALWAYS_INLINE uint32_t rot2(uint32_t y, uint32_t w, int32_t rnd, int32_t k)
 {
     return pack(circnn_smlad(y, w, rnd), circnn_smlsdx(w, y, rnd), k);
 }
 
 /* X W + V W' without forming X + V (which may not fit 16 bits). */
-CIRCNN_FFT_INLINE uint32_t rot4(uint32_t x, uint32_t w, uint32_t v, uint32_t w2, int32_t rnd, int32_t k)
+CIRCNN_ALWAYS_INLINE uint32_t rot4(uint32_t x, uint32_t w, uint32_t v, uint32_t w2, int32_t rnd, int32_t k)
 {
     int32_t re = circnn_smlad(v, w2, circnn_smlad(x, w, rnd));
     int32_t im = circnn_smlsdx(w2, v, circnn_smlsdx(w, x, rnd));
@@ -127,7 +127,7 @@ CIRCNN_FFT_INLINE uint32_t rot4(uint32_t x, uint32_t w, uint32_t v, uint32_t w2,
 /* One radix-4 DIF butterfly (fft.h) on the words at x, x + st, x + 2 st,
  * x + 3 st (byte addresses); w: its six twiddle words, or NULL for j = 0.
  * Returns the OR of the outputs' |y|^2. */
-CIRCNN_FFT_INLINE uint32_t butterfly4(unsigned char *x, uint32_t st, const uint32_t *w, int32_t s, int inverse)
+CIRCNN_ALWAYS_INLINE uint32_t butterfly4(unsigned char *x, uint32_t st, const uint32_t *w, int32_t s, int inverse)
 {
     const int32_t k = s == 0 ? 15 : 16, rnd = (int32_t)1 << (k - 1);
     unsigned char *y = x + 2 * st;
@@ -166,7 +166,7 @@ CIRCNN_FFT_INLINE uint32_t butterfly4(unsigned char *x, uint32_t st, const uint3
 }
 
 /* The butterflies of j = 0 (twiddle 1) of every group. */
-CIRCNN_FFT_INLINE uint32_t trivial_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
+CIRCNN_ALWAYS_INLINE uint32_t trivial_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
 {
     uint32_t acc = 0;
     for (unsigned char *x = (unsigned char *)z, *e = x + 4 * m; x != e; x += 4 * len)
@@ -330,7 +330,7 @@ static uint32_t run(unsigned char *x, uint32_t st, uint32_t n, const uint32_t *w
     return acc;
 }
 #else
-CIRCNN_FFT_INLINE uint32_t run_body(unsigned char *x, uint32_t st, uint32_t n, const uint32_t *w, int32_t s,
+CIRCNN_ALWAYS_INLINE uint32_t run_body(unsigned char *x, uint32_t st, uint32_t n, const uint32_t *w, int32_t s,
                                     int inverse, int by_group)
 {
     uint32_t acc = 0;
@@ -405,7 +405,7 @@ static inline uint32_t bitrev(uint32_t i, uint32_t bits)
 }
 
 /* Radix-2 butterflies (a, b) -> (a + b, a - b) >> s. */
-CIRCNN_FFT_INLINE void butterfly2(uint32_t *a, uint32_t *b, int32_t s)
+CIRCNN_ALWAYS_INLINE void butterfly2(uint32_t *a, uint32_t *b, int32_t s)
 {
     uint32_t x = *a, y = *b;
     *a = s ? circnn_shadd16(x, y) : circnn_sadd16(x, y);
@@ -417,7 +417,7 @@ CIRCNN_FFT_INLINE void butterfly2(uint32_t *a, uint32_t *b, int32_t s)
  * and < h) go to r, r+h, r+1, r+h+1 with r = rev(i), and those of r to
  * those of i: one step moves 8 words (4 if i == r), and the radix-2 pairs
  * (even, odd) are among them. */
-CIRCNN_FFT_INLINE uint32_t reverse_body(int16_t *z, uint32_t m, int radix2, int32_t s, int track)
+CIRCNN_ALWAYS_INLINE uint32_t reverse_body(int16_t *z, uint32_t m, int radix2, int32_t s, int track)
 {
     uint32_t bits = circnn_fft_q15_log2(m), h = m / 2, acc = 0;
     for (uint32_t i = 0; i < h; i += 2) {
@@ -513,7 +513,7 @@ static inline void split_words(uint32_t ts, uint32_t *a, uint32_t *b, uint32_t *
     *nb = circnn_ssub16(0, *b);
 }
 
-CIRCNN_FFT_INLINE void split_fwd_bins(int16_t *z, uint32_t m, uint32_t b0, uint32_t b1, uint32_t step, int32_t s,
+CIRCNN_ALWAYS_INLINE void split_fwd_bins(int16_t *z, uint32_t m, uint32_t b0, uint32_t b1, uint32_t step, int32_t s,
                                       int high)
 {
     const int32_t h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
@@ -532,7 +532,7 @@ CIRCNN_FFT_INLINE void split_fwd_bins(int16_t *z, uint32_t m, uint32_t b0, uint3
 }
 
 /* Bins 0 < b < m/2; t = b 1024 / n <= 128 up to b = m/4. */
-CIRCNN_FFT_INLINE int32_t split_fwd_body(int16_t *z, uint32_t m, uint32_t n, int32_t s)
+CIRCNN_ALWAYS_INLINE int32_t split_fwd_body(int16_t *z, uint32_t m, uint32_t n, int32_t s)
 {
     uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;
     split_fwd_bins(z, m, 1, mid, step, s, 0);
@@ -553,7 +553,7 @@ static int32_t split_forward(int16_t *z, uint32_t m, uint32_t n, uint32_t acc)
     }
 }
 
-CIRCNN_FFT_INLINE uint32_t split_inv_bins(const int16_t *in, int16_t *out, uint32_t m, uint32_t b0, uint32_t b1,
+CIRCNN_ALWAYS_INLINE uint32_t split_inv_bins(const int16_t *in, int16_t *out, uint32_t m, uint32_t b0, uint32_t b1,
                                           uint32_t step, int32_t s, int32_t s0, int high)
 {
     const int32_t h = s == 2, k = 15 + s - h, rnd = (int32_t)1 << (k - 1);
@@ -575,7 +575,7 @@ CIRCNN_FFT_INLINE uint32_t split_inv_bins(const int16_t *in, int16_t *out, uint3
     return acc;
 }
 
-CIRCNN_FFT_INLINE uint32_t split_inv_body(const int16_t *in, int16_t *out, uint32_t m, uint32_t n, int32_t s,
+CIRCNN_ALWAYS_INLINE uint32_t split_inv_body(const int16_t *in, int16_t *out, uint32_t m, uint32_t n, int32_t s,
                                           int32_t s0)
 {
     uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;

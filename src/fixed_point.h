@@ -11,6 +11,14 @@
 
 #include <stdint.h>
 
+/* Kernels written once with constant parameters (a shift, a direction, a
+ * range) are inlined into one loop per combination. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CIRCNN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define CIRCNN_ALWAYS_INLINE static inline
+#endif
+
 static inline int16_t circnn_sat16(int32_t v)
 {
     if (v > INT16_MAX) return INT16_MAX;

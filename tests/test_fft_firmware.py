@@ -12,8 +12,9 @@ the install line (they never skip).
 
 tests/bc_dense_firmware.c does the same for circnn_bc_dense_q15 on corner
 cases (every value -32768, full-range random weights and inputs, bias,
-ReLU), which reach the cores' own spectral MACs: DSP instructions on M4F,
-M7 and M33, ARMv6-M assembly on M0+.
+ReLU, input blocks of different exponents, 1 to 13 input blocks), which
+reach the cores' own spectral MACs: ARMv7E-M assembly on M4F, M7 and M33,
+ARMv6-M assembly on M0+.
 """
 import os
 
@@ -91,17 +92,22 @@ def test_q15_fft_bit_exact_on_the_core(tmp_path, target, args):
 def bc_layers(seed=7):
     r = np.random.default_rng(seed)
     out = []
-    for n, m, k in [(16, 16, 8), (40, 24, 8), (64, 64, 16), (100, 70, 32), (128, 128, 64), (30, 50, 4)]:
+    # q from 1 to 13 input blocks (the DSP sums take four a step, then the rest), k from 2 to 64
+    for n, m, k in [(16, 16, 8), (40, 24, 8), (64, 64, 16), (100, 70, 32), (128, 128, 64), (30, 50, 4),
+                    (10, 6, 2), (200, 40, 16), (7, 9, 8)]:
         p, q = -(-m // k), -(-n // k)
-        for kind in range(4):
+        for kind in range(5):
             if kind == 0:   # every weight and input -32768
                 w = np.full((p, q, k), -32768)
                 x = np.full(n, -32768)
             else:
                 w = r.integers(-32768, 32768, (p, q, k))
                 x = r.integers(-32768, 32768, n) >> (0 if kind < 3 else 9)
-            bias = r.integers(-2 ** 31, 2 ** 31, m) >> int(r.integers(0, 20)) if kind >= 2 else None
-            out.append((w.astype(np.int16), -int(r.integers(10, 30)), x.astype(np.int16), m, bias, kind == 3))
+            if kind == 4:   # blocks of different exponents, one all zero: the shifts to a common one
+                x = r.integers(-32768, 32768, n) >> (np.arange(n) // k * 5 % 16)
+                x[(q // 2) * k:(q // 2 + 1) * k] = 0
+            bias = r.integers(-2 ** 31, 2 ** 31, m) >> int(r.integers(0, 20)) if kind in (2, 3) else None
+            out.append((w.astype(np.int16), -int(r.integers(10, 30)), x.astype(np.int16), m, bias, kind >= 3))
     return out
 
 
@@ -133,7 +139,7 @@ def write_bc_header(path, layers):
     return len(rows)
 
 
-@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f", "cortex-m7", "cortex-m33"])
 def test_q15_bc_dense_bit_exact_on_the_core(tmp_path, target):
     count = write_bc_header(tmp_path / "bc_vectors.h", bc_layers())
     elf, board = firmware.build_program(target, str(tmp_path), [(os.path.join(HERE, "bc_dense_firmware.c"), [])],
