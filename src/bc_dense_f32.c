@@ -65,8 +65,6 @@ size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_feat
  * the plain C code, in its order, so every target gets bit-identical
  * results.
  */
-#if CIRCNN_HAVE_V4
-
 #if CIRCNN_X86_AVX2
 /* Compiled twice, for AVX2 and for the x86-64 baseline, chosen at load time
  * (an ifunc): 8-float vectors in ymm registers or in pairs of xmm.  The
@@ -76,6 +74,8 @@ size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_feat
 #else
 #define CIRCNN_MAC_CLONES
 #endif
+
+#if CIRCNN_HAVE_V4
 
 typedef float v8 __attribute__((vector_size(32)));
 /* An unaligned, aliasing view for loads and stores (no function takes or
@@ -217,6 +217,7 @@ static uint32_t block_count(uint32_t b, uint32_t k, uint32_t features)
 }
 
 /* y = v * scale + bias (bias may be NULL), then the ReLU if asked. */
+CIRCNN_MAC_CLONES
 static void output_rows(const float *restrict v, const float *restrict bias, float scale, int relu,
                         float *restrict y, uint32_t count)
 {
