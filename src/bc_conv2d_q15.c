@@ -42,24 +42,6 @@ static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint3
 }
 #endif
 
-/* Step 4: the sums to int16; returns r (the value is out * 2^r). */
-static int32_t to_q15(const int64_t *acc, int16_t *out, uint32_t k)
-{
-    uint64_t largest = 0;
-    for (uint32_t t = 0; t < k; t++) {
-        uint64_t a = acc[t] < 0 ? (uint64_t)0 - (uint64_t)acc[t] : (uint64_t)acc[t];
-        if (a > largest) largest = a;
-    }
-    int32_t bits = 0;
-    while (bits < 64 && (largest >> bits) != 0) bits++;
-    int32_t r = bits - 15;
-    for (uint32_t t = 0; t < k; t++) {
-        int64_t v = r > 0 ? circnn_rshift_round64(acc[t], r) : acc[t] * ((int64_t)1 << -r);
-        out[t] = circnn_sat16_64(v);
-    }
-    return r;
-}
-
 static int32_t clamp_exp(int64_t e)
 {
     if (e > EXP_LIMIT) return EXP_LIMIT;
@@ -138,7 +120,7 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                     }
                 }
                 /* Steps 4 to 6. */
-                int32_t r = to_q15(acc, tmp, k);
+                int32_t r = circnn_spectral_to_q15(acc, tmp, k);
                 int32_t d = circnn_irfft_q15(tmp, tmp, k);
                 int32_t f = clamp_exp(e_base + r + d);
                 uint32_t c0 = i * k;

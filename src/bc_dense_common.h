@@ -17,4 +17,9 @@ static inline size_t circnn_align8(size_t bytes)
     return (bytes + 7u) & ~(size_t)7u;
 }
 
+/* Step 4 of the q15 layers: out[t] = round(acc[t] * 2^-r) with r the bit
+ * length of the largest |acc[t]| minus 15, so that |out| <= 2^15 - 1
+ * (rounding half up, saturated); returns r (spectral_to_q15.c). */
+int32_t circnn_spectral_to_q15(const int64_t *acc, int16_t *out, uint32_t k);
+
 #endif /* CIRCNN_BC_DENSE_COMMON_H */

@@ -4,7 +4,8 @@
  *
  * src/dsp_q15.h's C emulations of SMLALD, SMLSLD and SMLALDX are first
  * checked against the instructions' definitions (every corner value and
- * random pairs).  Then bc_dense_q15.c and bc_conv2d_q15.c are compiled a
+ * random pairs).  Then bc_dense_q15.c, bc_conv2d_q15.c and their shared
+ * spectral_to_q15.c are compiled a
  * second time in this file with CIRCNN_DSP_EMULATE (so with the DSP code
  * path, as on a Cortex-M4/M7/M33) under other names, and every output is
  * compared with the library's reference build of the same layer: random
@@ -18,18 +19,19 @@
  */
 #define CIRCNN_DSP_EMULATE 1
 
-/* The DSP builds of the two layers, renamed. */
+/* The DSP builds of the two layers and of their step 4, renamed. */
+#define circnn_spectral_to_q15 dsp_spectral_to_q15
+#include "spectral_to_q15.c"
 #define circnn_bc_dense_q15 dsp_bc_dense_q15
 #define circnn_bc_dense_q15_scratch_bytes dsp_bc_dense_q15_scratch_bytes
 #include "bc_dense_q15.c"
 #undef circnn_bc_dense_q15
 #undef circnn_bc_dense_q15_scratch_bytes
 
-#define to_q15 conv_to_q15
 #define circnn_bc_conv2d_q15 dsp_bc_conv2d_q15
 #include "bc_conv2d_q15.c"
 #undef circnn_bc_conv2d_q15
-#undef to_q15
+#undef circnn_spectral_to_q15
 
 #if !CIRCNN_DSP
 #error "the DSP variants are not compiled in"
