@@ -148,16 +148,22 @@ static void mac_sums(const float *restrict w, const float *restrict x, uint32_t 
         for (; r + 2 <= count; r += 2) {
             const float *wr = wc + (size_t)r * stride, *xr = xc + (size_t)r * stride;
             const float *wu = wr + stride, *xu = xr + stride;
-            for (uint32_t t = 0; t < width; t++) {
-                a[t] += wr[t] * xr[t] + wu[t] * xu[t];
-                b[t] += wr[t] * xr[t ^ 1u] + wu[t] * xu[t ^ 1u];
+            for (uint32_t t = 0; t < width; t += 2) {
+                float w0 = wr[t], w1 = wr[t + 1], u0 = wu[t], u1 = wu[t + 1];
+                float x0 = xr[t], x1 = xr[t + 1], y0 = xu[t], y1 = xu[t + 1];
+                a[t] += w0 * x0 + u0 * y0;
+                a[t + 1] += w1 * x1 + u1 * y1;
+                b[t] += w0 * x1 + u0 * y1;
+                b[t + 1] += w1 * x0 + u1 * y0;
             }
         }
         if (r < count) {
             const float *wr = wc + (size_t)r * stride, *xr = xc + (size_t)r * stride;
-            for (uint32_t t = 0; t < width; t++) {
+            for (uint32_t t = 0; t < width; t += 2) {
                 a[t] += wr[t] * xr[t];
-                b[t] += wr[t] * xr[t ^ 1u];
+                a[t + 1] += wr[t + 1] * xr[t + 1];
+                b[t] += wr[t] * xr[t + 1];
+                b[t + 1] += wr[t + 1] * xr[t];
             }
         }
         for (uint32_t t = 0; t < width; t += 2) {
@@ -177,7 +183,8 @@ static void mac_block(const float *restrict w, const float *restrict x, uint32_t
 {
     float a[32];
     if (k >= 16) {
-        uint32_t width = k >= 32 ? 32 : 16;
+        /* 16 reals at a time for the plain C code: fewer instructions on Cortex-M. */
+        uint32_t width = (k >= 32 && CIRCNN_HAVE_V4) ? 32 : 16;
         mac_sums(w, x, q, k, k / width, width, spec, a);
         spec[0] = a[0];  /* the real DC and Nyquist bins, not pairs */
         spec[1] = a[1];
