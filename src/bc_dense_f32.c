@@ -2,13 +2,15 @@
  * Block-circulant dense layer, f32 (contract: circnn/bc_dense.h).
  *
  * 1. The input blocks are transformed into xspec up to 16 at a time
- *    (fft_common.h: 4 lanes per vector, up to 4 vectors) where the compiler
- *    has a 16-byte vector type for the target, else one by one.
+ *    (fft_common.h: 4 lanes per vector, up to 4 vectors; 8 lanes with AVX2)
+ *    where the compiler has a 16-byte vector type for the target, else one
+ *    by one.
  * 2. For each output block i the spectral products are summed over the
  *    input blocks j as two plain elementwise sums on the packed reals,
  *        A += w_ij * X_j    and    B += w_ij * swap(X_j)
  *    (swap exchanges the two reals of each pair, a shuffle in registers),
- *    32 reals at a time in registers.  The complex products follow once per
+ *    32 reals at a time in registers (16 in the plain C code, whose b[t]
+ *    reads x[t ^ 1] directly).  The complex products follow once per
  *    output block: Re = A[2b] - A[2b+1], Im = B[2b] + B[2b+1], and the real
  *    DC and Nyquist bins are A[0] and A[1].
  * 3. The summed spectra go through the inverse transforms, batched as in
