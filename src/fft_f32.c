@@ -300,15 +300,21 @@ void circnn_rfft_f32(const float *in, float *out, uint32_t n)
     split_forward_1(out, m, n);
 }
 
-void circnn_irfft_f32(const float *in, float *out, uint32_t n)
+/* The inverse transform without the 1/n. */
+static void irfft_unscaled_1(const float *in, float *out, uint32_t n)
 {
     uint32_t m = n / 2;
-    float scale = 1.0f / (float)n;
     if (out != in)
         for (uint32_t i = 0; i < n; i++) out[i] = in[i];
     split_inverse_1(out, m, n);
     bitrev_swap(out, m);
     complex_stages_1(out, m, 1);
+}
+
+void circnn_irfft_f32(const float *in, float *out, uint32_t n)
+{
+    float scale = 1.0f / (float)n;
+    irfft_unscaled_1(in, out, n);
     for (uint32_t i = 0; i < n; i++) out[i] *= scale;
 }
 
@@ -451,10 +457,7 @@ void circnn_rfft_f32_rows(const float *rows, float *out, float *work, uint32_t n
 void circnn_irfft_f32_rows_unscaled(float *spec, float *out, uint32_t n, uint32_t groups)
 {
     if (n < 4) {
-        for (uint32_t l = 0; l < 4 * groups; l++) {
-            circnn_irfft_f32(spec + (size_t)l * n, out + (size_t)l * n, n);
-            for (uint32_t s = 0; s < n; s++) out[(size_t)l * n + s] *= (float)n;
-        }
+        for (uint32_t l = 0; l < 4 * groups; l++) irfft_unscaled_1(spec + (size_t)l * n, out + (size_t)l * n, n);
         return;
     }
 #if CIRCNN_X86_AVX2

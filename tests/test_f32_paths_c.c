@@ -22,8 +22,7 @@
  *     k, k 2..1024, bias, ReLU), batches of even and odd group counts,
  *     scratch of exactly circnn_bc_dense_f32_scratch_bytes.
  * Every output and scratch buffer carries a guard zone; inputs must come
- * back unchanged.  One known difference of an internal function is not
- * compared (SKIP_IRFFT_ROWS_2, below).  bc_conv2d_f32.c has no path setting (plain C on every
+ * back unchanged.  bc_conv2d_f32.c has no path setting (plain C on every
  * target, through circnn_rfft_f32 and circnn_irfft_f32): not compiled here.
  */
 #include <stdarg.h>
@@ -259,16 +258,6 @@ static void test_single(void)
 /* ------------------------------------------------------------------------ */
 /* The batched transforms of fft_common.h */
 
-/*
- * Known difference, not compared: circnn_irfft_f32_rows_unscaled at n = 2
- * in the vector builds is circnn_irfft_f32 (times 1/2) then times 2, which
- * loses the last bit of results below 2^-125; the generic code of the plain
- * C build does not scale.  Not visible through the public API: the plain C
- * bc_dense_f32 never calls the batched transforms, and the vector one scales
- * the result by 1/2 again, which gives back circnn_irfft_f32's bits
- * (test_bc_dense checks k = 2 with such small values).
- */
-#define SKIP_IRFFT_ROWS_2 (!CIRCNN_HAVE_V4 && LIB_V4)
 
 static void test_batched(void)
 {
@@ -304,14 +293,12 @@ static void test_batched(void)
                           in_place ? "in place" : "out of place", mis ? ", misaligned" : "");
 
                 /* rows, inverse (spec is overwritten) */
-                if (!SKIP_IRFFT_ROWS_2 || n > 2) {
-                    memcpy(wa, x, total * sizeof *x);
-                    memcpy(wb, x, total * sizeof *x);
-                    circnn_irfft_f32_rows_unscaled(wa, a, n, groups);
-                    alt_irfft_f32_rows_unscaled(wb, b, n, groups);
-                    same_bits(a, b, total, "irfft_f32_rows_unscaled n = %u, %u groups%s", (unsigned)n,
-                              (unsigned)groups, mis ? ", misaligned" : "");
-                }
+                memcpy(wa, x, total * sizeof *x);
+                memcpy(wb, x, total * sizeof *x);
+                circnn_irfft_f32_rows_unscaled(wa, a, n, groups);
+                alt_irfft_f32_rows_unscaled(wb, b, n, groups);
+                same_bits(a, b, total, "irfft_f32_rows_unscaled n = %u, %u groups%s", (unsigned)n, (unsigned)groups,
+                          mis ? ", misaligned" : "");
 
                 /* lanes (4 lanes: the first 4n floats) */
                 if (groups == 1) {
@@ -333,8 +320,7 @@ static void test_batched(void)
             }
         }
     }
-    printf("rfft_f32_rows, irfft_f32_rows_unscaled (1-4 groups), *_lanes: %ld cases%s\n", cases,
-           SKIP_IRFFT_ROWS_2 ? "; irfft_f32_rows_unscaled n = 2 not compared (see SKIP_IRFFT_ROWS_2)" : "");
+    printf("rfft_f32_rows, irfft_f32_rows_unscaled (1-4 groups), *_lanes: %ld cases\n", cases);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -374,7 +360,7 @@ static void test_bc_dense(void)
         int with_bias = (int)(rng_next(&r) & 1u), relu = (int)(rng_next(&r) & 1u);
         int mis = (int)(rng_next(&r) & 1u);
         /* t = 10, 30: k = 2, subnormal weights, no bias: outputs below 2^-125
-         * with odd last bits (SKIP_IRFFT_ROWS_2) */
+         * with odd last bits */
         if (t == 10 || t == 30) with_bias = 0;
         size_t count = circnn_bc_dense_weight_count(n, m, k);
         CHECK(circnn_bc_dense_check(n, m, k) == CIRCNN_OK && count == (size_t)p * q * k, "test setup: shape");
