@@ -52,6 +52,17 @@ void circnn_bc_mac_q15_dsp(int64_t *acc, const int16_t *w, uint32_t w_stride, co
  * 2 r1).
  */
 #if CIRCNN_DSP_NATIVE
+/* Two blocks: their x words by one LDRD, their w words a stride apart. */
+#define ROWS_TWO_BLOCKS(MAC_A, MAC_B)                                                             \
+    "ldrd    %[x0], %[x1], [%[xp]], #8\n\t"                                                    \
+    "ldr     %[tw], [%[wp]]\n\t"                                                               \
+    MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                   \
+    MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                   \
+    "ldr     %[tw], [%[wp], %[st]]\n\t"                                                        \
+    MAC_A "  %[al], %[ah], %[tw], %[x1]\n\t"                                                   \
+    MAC_B "  %[bl], %[bh], %[tw], %[x1]\n\t"                                                   \
+    "add     %[wp], %[wp], %[st], lsl #1\n\t"
+
 /* Registers: four accumulator words, x0, x1, tw, wp, xp, st (the w stride
  * in bytes), xe (the row's end), wr (w at the row), ap (acc at the row);
  * the row length, the skip to the next x row and the acc end in memory.
@@ -67,22 +78,8 @@ void circnn_bc_mac_q15_dsp(int64_t *acc, const int16_t *w, uint32_t w_stride, co
         "mov     %[bl], #0\n\t"                                                                    \
         "mov     %[bh], #0\n\t"                                                                    \
         "1:\n\t"                                                                                   \
-        "ldrd    %[x0], %[x1], [%[xp]], #8\n\t"                                                    \
-        "ldr     %[tw], [%[wp]]\n\t"                                                               \
-        MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                   \
-        MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                   \
-        "ldr     %[tw], [%[wp], %[st]]\n\t"                                                        \
-        MAC_A "  %[al], %[ah], %[tw], %[x1]\n\t"                                                   \
-        MAC_B "  %[bl], %[bh], %[tw], %[x1]\n\t"                                                   \
-        "add     %[wp], %[wp], %[st], lsl #1\n\t"                                                  \
-        "ldrd    %[x0], %[x1], [%[xp]], #8\n\t"                                                    \
-        "ldr     %[tw], [%[wp]]\n\t"                                                               \
-        MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                   \
-        MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                   \
-        "ldr     %[tw], [%[wp], %[st]]\n\t"                                                        \
-        MAC_A "  %[al], %[ah], %[tw], %[x1]\n\t"                                                   \
-        MAC_B "  %[bl], %[bh], %[tw], %[x1]\n\t"                                                   \
-        "add     %[wp], %[wp], %[st], lsl #1\n\t"                                                  \
+        ROWS_TWO_BLOCKS(MAC_A, MAC_B)                                                              \
+        ROWS_TWO_BLOCKS(MAC_A, MAC_B)                                                              \
         "cmp     %[xp], %[xe]\n\t"                                                                 \
         "bne     1b\n\t"                                                                           \
         "strd    %[al], %[ah], [%[ap]], #8\n\t"                                                    \

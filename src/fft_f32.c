@@ -376,16 +376,6 @@ static inline v4 splat(float f)
 #define VSPLAT(f) splat(f)
 #define VSHUF(a, b, i0, i1, i2, i3) SHUF(a, b, i0, i1, i2, i3)
 #include "fft_f32_vec.h"
-#undef VF
-#undef VW
-#undef VN
-#undef VFN
-#undef VLD
-#undef VST
-#undef VLD2
-#undef VST2
-#undef VSPLAT
-#undef VSHUF
 
 #if CIRCNN_X86_AVX2
 /* The same code on 8-float vectors, compiled for AVX2 (without FMA: the
@@ -421,16 +411,6 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #define VSPLAT(f) ((v8){(f), (f), (f), (f), (f), (f), (f), (f)})
 #define VSHUF(a, b, i0, i1, i2, i3) SHUF8(a, b, i0, i1, i2, i3)
 #include "fft_f32_vec.h"
-#undef VF
-#undef VW
-#undef VN
-#undef VFN
-#undef VLD
-#undef VST
-#undef VLD2
-#undef VST2
-#undef VSPLAT
-#undef VSHUF
 
 /* The 8-float code is taken for an even number of groups on a CPU with
  * AVX2 (libgcc's or compiler-rt's CPUID figures, which include the OS's

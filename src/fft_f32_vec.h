@@ -20,6 +20,7 @@
  *   VSPLAT(f)         f in every lane
  *   VSHUF(a, b, i0, i1, i2, i3)  the 4-lane shuffle SHUF within each group
  *                     of 4 lanes
+ * and this file undefines them at its end, ready for the next width.
  */
 
 /* bfly4 of the generic code on the G groups at a; re, im: offsets of the
@@ -326,3 +327,14 @@ VFN void VN(irfft_rows)(float *spec, float *out, uint32_t n, uint32_t G)
     VN(stages)(spec, m, 1, G, done);
     VN(lanes_to_rows)(spec, out, n, G);
 }
+
+#undef VF
+#undef VW
+#undef VN
+#undef VFN
+#undef VLD
+#undef VST
+#undef VLD2
+#undef VST2
+#undef VSPLAT
+#undef VSHUF
