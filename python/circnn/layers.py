@@ -11,6 +11,8 @@ circnn.circulant), and store the packed spectrum.  A layer created without
 weights is initialised from the full fan-in (He initialisation for the ReLU
 networks circnn targets): what training starts from.
 """
+import abc
+
 import numpy as np
 
 from . import circulant
@@ -54,7 +56,7 @@ def _pair(name, value):
     return value, value
 
 
-class Layer:
+class Layer(abc.ABC):
     """Base class: a layer maps a batch to a batch and knows its output shape."""
 
     #: trainable parameter arrays by name (filled by subclasses)
@@ -64,8 +66,9 @@ class Layer:
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
+    @abc.abstractmethod
     def forward(self, x):
-        raise NotImplementedError  # every concrete layer overrides this
+        """The batch x (B, *input_shape) -> (B, *output_shape)."""
 
     def parameter_count(self):
         return int(sum(p.size for p in self.params().values()))

@@ -26,6 +26,7 @@ matrix product over the batch (p x q blocks at once).  The "dense" path
 computes the same numbers by expanding the blocks into the explicit matrix
 (faster for small k, see benchmarks/bench_train.py); "auto" chooses per layer.
 """
+import abc
 import os
 
 import numpy as np
@@ -211,7 +212,7 @@ class _Windows:
 # ---------------------------------------------------------------------------
 # Ops
 
-class Op:
+class Op(abc.ABC):
     """Forward and backward of one layer.
 
     params: name -> float64 array the optimizer updates in place (the layer's
@@ -230,11 +231,13 @@ class Op:
         self.params = {}
         self.grads = {}
 
+    @abc.abstractmethod
     def forward(self, x, training=False):
-        raise NotImplementedError   # every op overrides it
+        """The batch's output; keeps what backward needs."""
 
+    @abc.abstractmethod
     def backward(self, dy):
-        raise NotImplementedError   # every op overrides it
+        """d loss / d output -> d loss / d input (None when need_dx is False); sets self.grads."""
 
     def push(self):
         """Write params back into the layer (a no-op when they are the layer's arrays)."""
@@ -260,13 +263,16 @@ class DenseOp(Op):
         return dy @ self.w if self.need_dx else None
 
 
-class BlockCirculantDenseOp(Op):
-    """path: "fft" (frequency domain, DESIGN.md), "dense" (explicit matrix) or "auto"."""
+class _CirculantParams:
+    """The block-circulant ops' parameters: the defining vectors (the layer's
+    weight, trained) and the bias; push() writes the vectors back as the
+    layer's packed spectrum.  path: "fft" (frequency domain, DESIGN.md),
+    "dense" (explicit matrix or kernel) or "auto" (auto_path)."""
 
     decay = ("weight",)
 
-    def __init__(self, layer, dtype=np.float32, path="auto"):
-        super().__init__(layer, dtype)
+    def _init_circulant(self, layer, dtype, path):
+        Op.__init__(self, layer, dtype)
         self.path = auto_path(layer) if path == "auto" else path
         if self.path not in ("fft", "dense"):
             raise ValueError(f"path must be 'auto', 'fft' or 'dense', got {path!r}")
@@ -277,6 +283,11 @@ class BlockCirculantDenseOp(Op):
 
     def push(self):
         self.layer.spectrum[...] = circulant.to_spectrum(self.params["weight"])
+
+
+class BlockCirculantDenseOp(_CirculantParams, Op):
+    def __init__(self, layer, dtype=np.float32, path="auto"):
+        self._init_circulant(layer, dtype, path)
 
     def forward(self, x, training=False):
         layer, w = self.layer, self.params["weight"].astype(self.dtype)
@@ -355,21 +366,9 @@ class Conv2dOp(Op):
         return dx
 
 
-class BlockCirculantConv2dOp(Conv2dOp):
-    """path: "fft" (frequency domain, DESIGN.md), "dense" (explicit kernel) or "auto"."""
-
+class BlockCirculantConv2dOp(_CirculantParams, Conv2dOp):
     def __init__(self, layer, dtype=np.float32, path="auto"):
-        Op.__init__(self, layer, dtype)
-        self.path = auto_path(layer) if path == "auto" else path
-        if self.path not in ("fft", "dense"):
-            raise ValueError(f"path must be 'auto', 'fft' or 'dense', got {path!r}")
-        self.pull()
-
-    def pull(self):
-        self.params = {"weight": self.layer.weight, "bias": self.layer.bias}
-
-    def push(self):
-        self.layer.spectrum[...] = circulant.to_spectrum(self.params["weight"])
+        self._init_circulant(layer, dtype, path)
 
     def kernel(self):
         """The dense kernel (kh, kw, C_in, C_out) of the defining vectors."""
