@@ -22,52 +22,38 @@ static size_t input_offset(const circnn_window_t *g, uint32_t oy, uint32_t ox, u
     return ((size_t)iy * g->in_w + ix) * g->in_c;
 }
 
+/* Max pooling, written once for both element types: an output pixel whose
+ * window lies wholly in the padding is 0. */
+#define MAXPOOL2D(T)                                                                              \
+    const uint32_t c = g->in_c;                                                                   \
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {                                                  \
+        for (uint32_t ox = 0; ox < g->out_w; ox++) {                                              \
+            uint32_t a0, a1, b0, b1;                                                              \
+            pixel_taps(g, oy, ox, &a0, &a1, &b0, &b1);                                            \
+            T *yp = y + ((size_t)oy * g->out_w + ox) * c;                                         \
+            if (a0 == a1 || b0 == b1) {                                                           \
+                for (uint32_t k = 0; k < c; k++) yp[k] = (T)0;                                    \
+                continue;                                                                         \
+            }                                                                                     \
+            const T *first = x + input_offset(g, oy, ox, a0, b0);                                 \
+            for (uint32_t k = 0; k < c; k++) yp[k] = first[k];                                    \
+            for (uint32_t a = a0; a < a1; a++)                                                    \
+                for (uint32_t b = b0; b < b1; b++) {                                              \
+                    const T *xp = x + input_offset(g, oy, ox, a, b);                              \
+                    for (uint32_t k = 0; k < c; k++)                                              \
+                        if (xp[k] > yp[k]) yp[k] = xp[k];                                         \
+                }                                                                                 \
+        }                                                                                         \
+    }
+
 void circnn_maxpool2d_f32(const circnn_window_t *g, const float *x, float *y)
 {
-    const uint32_t c = g->in_c;
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        for (uint32_t ox = 0; ox < g->out_w; ox++) {
-            uint32_t a0, a1, b0, b1;
-            pixel_taps(g, oy, ox, &a0, &a1, &b0, &b1);
-            float *yp = y + ((size_t)oy * g->out_w + ox) * c;
-            if (a0 == a1 || b0 == b1) {
-                for (uint32_t k = 0; k < c; k++) yp[k] = 0.0f;
-                continue;
-            }
-            const float *first = x + input_offset(g, oy, ox, a0, b0);
-            for (uint32_t k = 0; k < c; k++) yp[k] = first[k];
-            for (uint32_t a = a0; a < a1; a++)
-                for (uint32_t b = b0; b < b1; b++) {
-                    const float *xp = x + input_offset(g, oy, ox, a, b);
-                    for (uint32_t k = 0; k < c; k++)
-                        if (xp[k] > yp[k]) yp[k] = xp[k];
-                }
-        }
-    }
+    MAXPOOL2D(float)
 }
 
 void circnn_maxpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
 {
-    const uint32_t c = g->in_c;
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        for (uint32_t ox = 0; ox < g->out_w; ox++) {
-            uint32_t a0, a1, b0, b1;
-            pixel_taps(g, oy, ox, &a0, &a1, &b0, &b1);
-            int16_t *yp = y + ((size_t)oy * g->out_w + ox) * c;
-            if (a0 == a1 || b0 == b1) {
-                for (uint32_t k = 0; k < c; k++) yp[k] = 0;
-                continue;
-            }
-            const int16_t *first = x + input_offset(g, oy, ox, a0, b0);
-            for (uint32_t k = 0; k < c; k++) yp[k] = first[k];
-            for (uint32_t a = a0; a < a1; a++)
-                for (uint32_t b = b0; b < b1; b++) {
-                    const int16_t *xp = x + input_offset(g, oy, ox, a, b);
-                    for (uint32_t k = 0; k < c; k++)
-                        if (xp[k] > yp[k]) yp[k] = xp[k];
-                }
-        }
-    }
+    MAXPOOL2D(int16_t)
 }
 
 void circnn_avgpool2d_f32(const circnn_window_t *g, const float *x, float *y)
