@@ -1,5 +1,9 @@
+import os
+
 import numpy as np
 import pytest
+
+from circnn import firmware
 
 
 def snr_db(reference, estimate):
@@ -13,3 +17,14 @@ def snr_db(reference, estimate):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261128)
+
+
+@pytest.fixture(scope="session")
+def cortex_m_tools(tmp_path_factory):
+    """The cross toolchain, QEMU and a host gcc must be there: fail, never skip."""
+    try:
+        firmware.check_tools(run=True)
+    except firmware.ToolchainMissing as exc:
+        pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
+    # a cache of compiled runtime objects for this session only
+    os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))

@@ -26,13 +26,7 @@ from circnn import firmware, fixed
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def toolchain(tmp_path_factory):
-    try:
-        firmware.check_tools(run=True)
-    except firmware.ToolchainMissing as exc:
-        pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
-    os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
+pytestmark = pytest.mark.usefixtures("cortex_m_tools")   # conftest.py: fail, never skip
 
 
 def vectors(seed=2026):

@@ -25,15 +25,7 @@ ALL_TARGETS = ["cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-
 FPU_TARGETS = ["cortex-m4f", "cortex-m7", "cortex-m33"]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def toolchain(tmp_path_factory):
-    """The cross toolchain, QEMU and a host gcc must be there: fail, never skip."""
-    try:
-        firmware.check_tools(run=True)
-    except firmware.ToolchainMissing as exc:
-        pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
-    # a cache of compiled runtime objects for this session only
-    os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
+pytestmark = pytest.mark.usefixtures("cortex_m_tools")   # conftest.py: fail, never skip
 
 
 @pytest.fixture(scope="module")
