@@ -127,6 +127,18 @@ def _window(shape, kernel_h, kernel_w, stride, padding, out_c):
 # ---------------------------------------------------------------------------
 # Layers that change scale
 
+def _layer_struct(name, dtype, bias, weight_exp):
+    """A new circnn_<name>_<dtype>_t with its bias (and, for q15, weight_exp)
+    set; returns (struct, its C function, the output numpy dtype)."""
+    layer = ffi.new(f"circnn_{name}_{dtype}_t *")
+    if dtype == "f32":
+        layer.bias = _ptr("float[]", bias) if bias is not None else ffi.NULL
+        return layer, getattr(lib, f"circnn_{name}_f32"), np.float32
+    layer.weight_exp = _weight_exp(weight_exp)
+    layer.bias = _ptr("int32_t[]", bias) if bias is not None else ffi.NULL
+    return layer, getattr(lib, f"circnn_{name}_q15"), np.int16
+
+
 def dense(weight, x, bias=None, relu=False, dtype="f32", weight_exp=0):
     """y = W x + b (then ReLU) through circnn_dense_<dtype>.
 
@@ -146,15 +158,7 @@ def dense(weight, x, bias=None, relu=False, dtype="f32", weight_exp=0):
         raise ValueError(f"x has {rows.shape[1]} features, weight expects {in_features}")
     bias = _bias(bias, out_features, dtype)
     ctype = _ctype(dtype)
-    if dtype == "f32":
-        layer = ffi.new("circnn_dense_f32_t *")
-        layer.bias = _ptr("float[]", bias) if bias is not None else ffi.NULL
-        run, out_dtype = lib.circnn_dense_f32, np.float32
-    else:
-        layer = ffi.new("circnn_dense_q15_t *")
-        layer.weight_exp = _weight_exp(weight_exp)
-        layer.bias = _ptr("int32_t[]", bias) if bias is not None else ffi.NULL
-        run, out_dtype = lib.circnn_dense_q15, np.int16
+    layer, run, out_dtype = _layer_struct("dense", dtype, bias, weight_exp)
     layer.in_features, layer.out_features = in_features, out_features
     layer.relu = 1 if relu else 0
     layer.weight = _ptr(ctype, weight)
@@ -183,15 +187,7 @@ def conv2d(weight, x, stride=1, padding="same", bias=None, relu=False, dtype="f3
     g = _window(images.shape[1:], kernel_h, kernel_w, stride, padding, out_c)
     bias = _bias(bias, out_c, dtype)
     ctype = _ctype(dtype)
-    if dtype == "f32":
-        layer = ffi.new("circnn_conv2d_f32_t *")
-        layer.bias = _ptr("float[]", bias) if bias is not None else ffi.NULL
-        run, out_dtype = lib.circnn_conv2d_f32, np.float32
-    else:
-        layer = ffi.new("circnn_conv2d_q15_t *")
-        layer.weight_exp = _weight_exp(weight_exp)
-        layer.bias = _ptr("int32_t[]", bias) if bias is not None else ffi.NULL
-        run, out_dtype = lib.circnn_conv2d_q15, np.int16
+    layer, run, out_dtype = _layer_struct("conv2d", dtype, bias, weight_exp)
     layer.g = g[0]
     layer.relu = 1 if relu else 0
     layer.weight = _ptr(ctype, weight)
