@@ -46,4 +46,6 @@ def test_demo_smoke_end_to_end(tmp_path):
         with open(path, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert any(p.endswith("layer_budget.png") for p in s["pictures"])
+    # benchmarks/accuracy.json ships with the package: the picture is drawn from a regular install too
+    assert any(p.endswith("accuracy_vs_block_size.png") for p in s["pictures"]), s["skipped"]
     assert not any("matplotlib" in item for item in s["skipped"])

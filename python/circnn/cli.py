@@ -272,7 +272,7 @@ def _add_demo_parser(sub):
                    help=f"Cortex-M targets, comma separated, or '' for none (default {','.join(TARGETS)})")
     s.add_argument("--out", default="circnn-demo", help="output folder (default circnn-demo)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--accuracy", default=None, help="benchmarks/accuracy.json to plot (default: the repository's)")
+    s.add_argument("--accuracy", default=None, help="accuracy.json to plot (default: benchmarks/accuracy.json, shipped with circnn)")
     s.add_argument("--no-plots", action="store_true", help="no pictures")
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.set_defaults(run=cmd_demo)

@@ -34,15 +34,23 @@ def _say(progress, text):
         print(text, flush=True)
 
 
+def benchmark_file(name):
+    """benchmarks/<name>: the checkout's (source tree, editable install) or the
+    copy installed with the package (circnn/benchmarks); None when neither is there."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for folder in (os.path.join(os.path.dirname(os.path.dirname(here)), "benchmarks"),
+                   os.path.join(here, "benchmarks")):
+        if os.path.isfile(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    return None
+
+
 def _accuracy_results(path=None):
     """The accuracy-against-block-size rows of benchmarks/accuracy.py, if found."""
-    candidates = [path] if path else [
-        os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     "benchmarks", "accuracy.json")]
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate):
-            with open(candidate) as f:
-                return json.load(f), candidate
+    path = path or benchmark_file("accuracy.json")
+    if path and os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f), path
     return None, None
 
 
