@@ -75,6 +75,20 @@ def test_argmax_and_softmax_outputs():
         s.quantize(x)
 
 
+def test_predict_with_and_without_a_final_argmax_or_softmax():
+    # Model.predict and circnn.train.predict are one function: the classes of the
+    # output before any final Softmax / Argmax (an Argmax output used to give zeros).
+    rng = np.random.default_rng(4)
+    base = [L.Flatten(), L.Dense(16, 7, seed=rng)]
+    x = rng.uniform(0, 1, (23, 4, 4, 1))
+    expected = np.argmax(circnn.Model(base, input_shape=(4, 4, 1)).forward(x), axis=1)
+    assert len(set(expected.tolist())) > 1          # not all one class, so zeros cannot pass
+    for tail in ([], [L.Argmax()], [L.Softmax()], [L.Softmax(), L.Argmax()]):
+        m = circnn.Model(base + tail, input_shape=(4, 4, 1))
+        np.testing.assert_array_equal(m.predict(x, batch_size=5), expected)
+        np.testing.assert_array_equal(circnn.train.predict(m, x, batch_size=5), expected)
+
+
 def test_layer_weights_in_time_domain_or_spectrum():
     rng = np.random.default_rng(2)
     w = rng.standard_normal((4, 3, 8))

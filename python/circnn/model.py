@@ -56,10 +56,11 @@ class Model:
             x = layer.forward(x)
         return x
 
-    def predict(self, x, batch_size=512):
-        """Class indices (argmax of the output), in batches."""
-        out = [np.argmax(self.forward(x[i:i + batch_size]), axis=-1) for i in range(0, len(x), batch_size)]
-        return np.concatenate(out)
+    def predict(self, x, batch_size=512, dtype=np.float64):
+        """Class indices, in batches: the argmax of the output before any final
+        Softmax / Argmax layer.  The same function as circnn.train.predict."""
+        from .train import predict
+        return predict(self, self.check_input(x), batch_size, dtype)
 
     def parameter_count(self):
         return sum(layer.parameter_count() for layer in self.layers)
