@@ -91,3 +91,36 @@ def test_header_refuses_a_version_mismatch(tmp_path):
 def test_header_names_must_be_c_identifiers(tmp_path, bad):
     with pytest.raises(ValueError):
         cnn().to_f32().write_header(tmp_path / "x.h", name=bad)
+
+
+def test_a_model_named_circnn_compiles_beside_circnn_h(tmp_path):
+    # The guard used to be {NAME}_MODEL_H: for name="circnn" that is circnn/model.h's
+    # own guard, and the blob vanished once circnn.h had been included.
+    q = cnn().to_f32()
+    q.write_header(tmp_path / "circnn_net.h", name="circnn")
+    (tmp_path / "use.c").write_text(
+        '#include <stdio.h>\n#include "circnn/circnn.h"\n#include "circnn_net.h"\n'
+        "int main(void)\n{\n"
+        "    printf(\"%c%c%c%c %u %u\\n\", circnn_blob[0], circnn_blob[1], circnn_blob[2], circnn_blob[3],\n"
+        "           (unsigned)sizeof circnn_blob, (unsigned)CIRCNN_BLOB_BYTES);\n"
+        "    return 0;\n}\n")
+    exe = tmp_path / "use"
+    subprocess.run([os.environ.get("CC", "cc"), *FLAGS, "-I", circnn.get_include(), "-I", str(tmp_path),
+                    str(tmp_path / "use.c"), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["CIRC", str(len(q.blob)), str(len(q.blob))]
+
+
+def test_a_name_whose_macros_the_runtime_defines_is_refused(tmp_path):
+    from circnn.header import check_names_are_free
+    folder = tmp_path / "circnn"
+    folder.mkdir()
+    (folder / "x.h").write_text("/* NET_INPUT_H in a comment is no clash */\n#define NET_ARENA_BYTES 1\n"
+                                "extern const char *other_blob;\n")
+    check_names_are_free("net2", include=str(tmp_path))
+    with pytest.raises(ValueError, match="NET_ARENA_BYTES"):
+        check_names_are_free("net", include=str(tmp_path))
+    with pytest.raises(ValueError, match="other_blob"):
+        check_names_are_free("other", include=str(tmp_path))
+    # the real headers: every name the exporter writes for name="circnn" is free
+    check_names_are_free("circnn")

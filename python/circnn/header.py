@@ -5,6 +5,7 @@ macros (arena bytes, shapes, scales), a comment table of the layers, and the
 blob as an aligned const byte array, exactly the bytes of the .circ file.
 Deterministic: the same model gives the same text.
 """
+import os
 import re
 
 from . import blob as B
@@ -26,6 +27,39 @@ def check_name(name):
     return name
 
 
+# The names a header for model `name` defines, besides `{name}_blob`.
+_MACROS = ("CIRCNN_MODEL_H", "BLOB_BYTES", "ARENA_BYTES", "DTYPE", "INPUT_H", "INPUT_W", "INPUT_C", "INPUT_COUNT",
+           "OUTPUT_H", "OUTPUT_W", "OUTPUT_C", "OUTPUT_COUNT", "INPUT_FRAC", "OUTPUT_FRAC", "ALIGNED")
+
+
+def runtime_identifiers(include=None):
+    """Every identifier in the code (not the comments) of circnn's public C
+    headers: the names a generated header must not define again."""
+    if include is None:
+        from . import get_include
+        include = get_include()
+    folder = os.path.join(include, "circnn")
+    names = set()
+    for entry in sorted(os.listdir(folder)):
+        if entry.endswith(".h"):
+            with open(os.path.join(folder, entry), encoding="utf-8") as f:
+                code = re.sub(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\])*"', " ", f.read(), flags=re.S)
+            names.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+    return names
+
+
+def check_names_are_free(name, include=None):
+    """ValueError if a name the header for `name` defines is also a name of the
+    runtime's headers (name="circnn" is fine; a name whose macros would be, say,
+    CIRCNN_MAX_... is not)."""
+    up = name.upper()
+    taken = runtime_identifiers(include)
+    clashes = [n for n in [f"{up}_{m}" for m in _MACROS] + [f"{name}_blob"] if n in taken]
+    if clashes:
+        raise ValueError(f"name {name!r} would define {', '.join(clashes)}, which circnn's own headers "
+                         "already use: choose another name")
+
+
 def _shape(s):
     return "x".join(str(d) for d in s)
 
@@ -43,6 +77,7 @@ def layer_table(model):
 def render_header(model, name):
     from . import __version__
     name = check_name(name)
+    check_names_are_free(name)
     up = name.upper()
     data = model.blob
     rows = []
@@ -64,8 +99,8 @@ def render_header(model, name):
  *   if (circnn_model_init(&model, {name}_blob, {up}_BLOB_BYTES, arena, sizeof arena) != CIRCNN_OK) ...;
  *   circnn_model_run(&model, input, output, arena);
  */
-#ifndef {up}_MODEL_H
-#define {up}_MODEL_H
+#ifndef {up}_CIRCNN_MODEL_H
+#define {up}_CIRCNN_MODEL_H
 
 #include <stdint.h>
 
@@ -99,5 +134,5 @@ static const uint8_t {name}_blob[{up}_BLOB_BYTES] {up}_ALIGNED = {{
 {chr(10).join(rows)}
 }};
 
-#endif /* {up}_MODEL_H */
+#endif /* {up}_CIRCNN_MODEL_H */
 """
