@@ -81,3 +81,23 @@ def test_cli_errors_are_clear(tmp_path):
     assert r.returncode == 2 and "nowhere: missing train-images-idx3-ubyte" in r.stderr
     r = run("export", str(tmp_path / "m.circ"), "--name", "1bad")
     assert r.returncode == 2 and "C identifier" in r.stderr
+
+
+def test_an_export_error_is_one_line_from_the_cli(tmp_path, monkeypatch, capsys):
+    # circnn train on a network whose activations are around 1e-40: the q15 scale
+    # does not fit the blob, and the CLI says so in one line (it was a struct.error).
+    from circnn import cli, presets
+
+    def tiny(block_size=None, seed=0):
+        w = np.random.default_rng(seed).standard_normal((10, 784)) * 1e-42
+        return circnn.Model([L.Flatten(), L.Dense(784, 10, weight=w)], input_shape=(28, 28, 1))
+
+    monkeypatch.setitem(presets.ARCHITECTURES, "mlp", tiny)
+    rng = np.random.default_rng(3)
+    write_idx(tmp_path / "idx", rng.integers(0, 256, (20, 28, 28)), rng.integers(0, 10, 20))
+    code = cli.main(["train", "--arch", "mlp", "--epochs", "0", "--data", str(tmp_path / "idx"), "--quiet",
+                     "-o", str(tmp_path / "m.circ")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("circnn train: layer 1 (Dense(784 -> 10)): output scale exponent")
+    assert "does not fit the blob" in err and not (tmp_path / "m.circ").exists()

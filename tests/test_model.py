@@ -155,3 +155,35 @@ def test_batchnorm_after_relu_is_refused():
     m = circnn.Model([L.Flatten(), L.Dense(4, 4), L.ReLU(), L.BatchNorm(4)], input_shape=(2, 2, 1))
     with pytest.raises(ValueError, match="put the BatchNorm before the ReLU"):
         m.to_f32()
+
+
+@pytest.mark.parametrize("weight_scale, data_scale, where", [
+    (1.0, 1e-40, r"layer 0 \(Flatten\): output scale exponent \(out_frac\) 147 "),
+    (1e-42, 1.0, r"layer 1 \(Dense\(16 -> 5\)\): output scale exponent \(out_frac\) 151 "),
+])
+def test_field_range_problems_are_export_errors_naming_the_layer(weight_scale, data_scale, where):
+    # Calibration data around 1e-40 ask for a scale 2^-147, which the int8 field
+    # cannot hold: that used to end in a raw struct.error.
+    rng = np.random.default_rng(0)
+    m = circnn.Model([L.Flatten(), L.Dense(16, 5, weight=rng.standard_normal((5, 16)) * weight_scale), L.ReLU(),
+                      L.Dense(5, 3, seed=1)], input_shape=(4, 4, 1))
+    from circnn.export import ExportError
+    with pytest.raises(ExportError, match=where + r"does not fit the blob \(range \[-128, 127\]\)"):
+        m.quantize(rng.uniform(0, 1, (8, 4, 4, 1)) * data_scale)
+
+
+def test_every_blob_field_is_range_checked():
+    from circnn import blob as B
+    op = B.Op(B.MAXPOOL2D, (4, 4, 1), (4, 4, 1), kernel=(1, 1), stride=1)
+    B.pack("q15", [op], (4, 4, 1), (4, 4, 1), 0, 0, 64)
+    for change, field in (({"kernel": (256, 1)}, "kernel height"), ({"stride": 300}, "stride"),
+                          ({"out_frac": -129}, "out_frac"), ({"in_shape": (70000, 4, 1)}, r"input shape\[0\]"),
+                          ({"block_size": -1}, "block size"), ({"weight_exp": 2 ** 31}, "weight exponent")):
+        bad = B.Op(**{**op.__dict__, "extra": {}, **change})
+        with pytest.raises(B.FieldRangeError, match=f"layer entry 0: .*{field}"):
+            B.pack("q15", [bad], (4, 4, 1), (4, 4, 1), 0, 0, 64)
+    for args, field in ((((4, 4, 1), (4, 4, 1), 128, 0, 64), "input_frac"),
+                        (((4, 4, 1), (4, 4, 1), 0, 0, 2 ** 32), "arena bytes"),
+                        (((4, 4, 1), (4, 4, 65536), 0, 0, 64), r"output shape\[2\]")):
+        with pytest.raises(B.FieldRangeError, match=f"model header: .*{field}"):
+            B.pack("q15", [op], *args)

@@ -37,6 +37,30 @@ class ModelFormatError(ValueError):
     """The bytes are not a valid circnn model blob."""
 
 
+class FieldRangeError(ValueError):
+    """A value does not fit its field of the blob.  layer: the index of the op
+    (None: the model header); field: the field's name; value; low, high: the
+    field's range."""
+
+    def __init__(self, layer, field, value, low, high):
+        self.layer, self.field, self.value, self.low, self.high = layer, field, value, low, high
+        where = "model header" if layer is None else f"layer entry {layer}"
+        super().__init__(f"{where}: {field} {value} is outside the blob's range [{low}, {high}]")
+
+
+# struct format letter -> the range of the field
+_RANGES = {"B": (0, 2 ** 8 - 1), "b": (-2 ** 7, 2 ** 7 - 1), "H": (0, 2 ** 16 - 1), "I": (0, 2 ** 32 - 1),
+           "i": (-2 ** 31, 2 ** 31 - 1)}
+
+
+def _fit(layer, fields):
+    """fields: (name, struct letter, value) in order; FieldRangeError on the first that does not fit."""
+    for name, letter, value in fields:
+        low, high = _RANGES[letter]
+        if not low <= value <= high:
+            raise FieldRangeError(layer, name, value, low, high)
+
+
 @dataclass
 class Op:
     """One layer as the runtime sees it.  Shapes are (h, w, c).
@@ -90,10 +114,24 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
         b_off, b_len = place(op.bias)
         s_off, s_len = place(op.scale)
         flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0)
+        _fit(len(entries), [("block size", "H", op.block_size)]
+             + [(f"input shape[{d}]", "H", v) for d, v in enumerate(op.in_shape)]
+             + [(f"output shape[{d}]", "H", v) for d, v in enumerate(op.out_shape)]
+             + [("kernel height", "B", op.kernel[0]), ("kernel width", "B", op.kernel[1]), ("stride", "B", op.stride),
+                ("output scale exponent (out_frac)", "b", op.out_frac), ("weight exponent", "i", op.weight_exp),
+                ("scale exponent", "i", op.scale_exp)]
+             + [(f"section {what}", "I", v) for what, v in (("weight offset", w_off), ("weight bytes", w_len),
+                                                            ("bias offset", b_off), ("bias bytes", b_len),
+                                                            ("scale offset", s_off), ("scale bytes", s_len))])
         entries.append(_ENTRY.pack(op.type, flags, op.block_size, *op.in_shape, *op.out_shape,
                                    op.kernel[0], op.kernel[1], op.stride, op.out_frac, op.weight_exp, op.scale_exp,
                                    w_off, w_len, b_off, b_len, s_off, s_len))
     total = start + len(sections)
+    _fit(None, [("total bytes", "I", total), ("arena bytes", "I", arena_bytes)]
+         + [(f"input shape[{d}]", "H", v) for d, v in enumerate(input_shape)]
+         + [(f"output shape[{d}]", "H", v) for d, v in enumerate(output_shape)]
+         + [("input scale exponent (input_frac)", "b", input_frac),
+            ("output scale exponent (output_frac)", "b", output_frac)])
     body = _HEADER.pack(MAGIC, FORMAT_VERSION, HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
                         arena_bytes, *input_shape, *output_shape, input_frac, output_frac)
     blob = bytearray(body + b"".join(entries) + sections)

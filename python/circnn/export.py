@@ -38,18 +38,28 @@ def lower(model):
             if prev is not None and prev.type in B.WEIGHTED and not prev.relu:
                 prev.relu = True
             else:
-                ops.append(B.Op(B.RELU, i3, o3))
+                ops.append(_named(B.Op(B.RELU, i3, o3), index, layer))
             continue
         if isinstance(layer, L.Flatten):
             if len(in_shape) == 3 and in_shape[:2] != (1, 1):
-                ops.append(B.Op(B.FLATTEN, i3, o3))
+                ops.append(_named(B.Op(B.FLATTEN, i3, o3), index, layer))
             elif len(in_shape) == 3:   # (1, 1, c) is already a vector for the runtime
                 pass
             continue
-        ops.append(_lower_one(layer, i3, o3, index))
+        ops.append(_named(_lower_one(layer, i3, o3, index), index, layer))
     if not ops:
         raise ExportError("the model has no layer the runtime runs")
     return ops
+
+
+def _named(op, index, layer):
+    """The model layer an op comes from, for error messages."""
+    op.extra["layer"] = f"layer {index} ({layer.describe()})"
+    return op
+
+
+def _where(op):
+    return op.extra.get("layer", op.name)
 
 
 def _lower_one(layer, i3, o3, index):
@@ -176,7 +186,7 @@ def _quantize_op(op, f_in, f_out):
         op.scale, op.scale_exp = _mantissas(e["scale"])
     for name, value in (("weight", op.weight_exp), ("scale", op.scale_exp)):
         if abs(value) > 128:
-            raise ExportError(f"{op.name}: {name} exponent {value} is out of range; are the weights or "
+            raise ExportError(f"{_where(op)}: {name} exponent {value} is out of range; are the weights or "
                               "the calibration data degenerate?")
 
 
@@ -219,6 +229,15 @@ def arena_bytes(ops, dtype):
     return buffers * a16(max(inter, default=0)) + a16(scratch)
 
 
+def _field_range_message(ops, exc):
+    where = "the model's input" if exc.layer is None else _where(ops[exc.layer])
+    text = f"{where}: {exc.field} {exc.value} does not fit the blob (range [{exc.low}, {exc.high}])"
+    if "frac" in exc.field:
+        text += (f"; a scale of 2^{-exc.value} means activations around 2^{15 - exc.value}: "
+                 "are the weights or the calibration data degenerate?")
+    return text
+
+
 def export(model, dtype, calibration_x=None, batch_size=256):
     """The ExportedModel of `model` in dtype "q15" (activation scales from
     calibration_x) or "f32"."""
@@ -253,6 +272,9 @@ def export(model, dtype, calibration_x=None, batch_size=256):
             _quantize_op(op, fracs[i], fracs[i + 1])
         in_frac, out_frac = fracs[0], fracs[-1]
     arena = arena_bytes(ops, dtype)
-    data = B.pack(dtype, ops, _shape3(model.input_shape), ops[-1].out_shape, in_frac, out_frac, arena)
+    try:
+        data = B.pack(dtype, ops, _shape3(model.input_shape), ops[-1].out_shape, in_frac, out_frac, arena)
+    except B.FieldRangeError as exc:
+        raise ExportError(_field_range_message(ops, exc)) from None
     from .exported import ExportedModel
     return ExportedModel(data, source=model)
