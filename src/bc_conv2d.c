@@ -4,19 +4,28 @@
 #include "circnn/fft.h"
 #include "bc_conv2d_common.h"
 
-/* The f32 and q15 scratch bytes, in 64 bits (the check uses them to refuse a
- * shape whose scratch would not fit a size_t). */
+/* The f32 and q15 scratch bytes in 64 bits, exactly as the layouts of
+ * bc_conv2d_common.h add them up (every part below 2^48 for any 16-bit
+ * sizes and k <= 2^16): the check refuses a shape whose scratch would not
+ * fit a size_t, and the size functions never wrap. */
+static uint64_t up8(uint64_t bytes) { return (bytes + 7u) & ~(uint64_t)7u; }
+
+static uint64_t spectra_reals(const circnn_window_t *g, uint32_t k)
+{
+    return (uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k) * k;
+}
+
 static uint64_t f32_bytes64(const circnn_window_t *g, uint32_t k)
 {
-    uint64_t reals = (uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k) * k;
-    return (reals + 2u * (uint64_t)circnn_bc_conv2d_f32_sum_width(k) + k) * sizeof(float);
+    return up8(spectra_reals(g, k) * sizeof(float)) +
+           (2u * (uint64_t)circnn_bc_conv2d_f32_sum_width(k) + k) * sizeof(float);
 }
 
 static uint64_t q15_bytes64(const circnn_window_t *g, uint32_t k)
 {
-    uint64_t blocks = (uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k);
-    return (uint64_t)k * (sizeof(int64_t) + sizeof(int16_t)) + 8u + blocks * k * sizeof(int16_t) +
-           blocks + 8u;
+    return up8((uint64_t)k * sizeof(int64_t)) + up8((uint64_t)k * sizeof(int16_t)) +
+           up8(spectra_reals(g, k) * sizeof(int16_t)) +
+           up8((uint64_t)g->in_h * g->in_w * circnn_blocks(g->in_c, k));
 }
 
 /* bytes is representable as a size_t. */
@@ -54,15 +63,15 @@ circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_
     return CIRCNN_OK;
 }
 
+/* SIZE_MAX, a size no buffer has, for a shape the check refuses. */
 size_t circnn_bc_conv2d_f32_scratch_bytes(const circnn_window_t *g, uint32_t block_size)
 {
-    return circnn_bc_conv2d_f32_spectra_bytes(g, block_size) +
-           (2u * (size_t)circnn_bc_conv2d_f32_sum_width(block_size) + block_size) * sizeof(float);
+    return circnn_bc_conv2d_check(g, block_size) == CIRCNN_OK ? (size_t)f32_bytes64(g, block_size)
+                                                               : SIZE_MAX;
 }
 
 size_t circnn_bc_conv2d_q15_scratch_bytes(const circnn_window_t *g, uint32_t block_size)
 {
-    return circnn_bc_conv2d_q15_acc_bytes(block_size) + circnn_bc_conv2d_q15_tmp_bytes(block_size) +
-           circnn_bc_conv2d_q15_spectra_bytes(g, block_size) +
-           circnn_bc_conv2d_q15_exps_bytes(g, block_size);
+    return circnn_bc_conv2d_check(g, block_size) == CIRCNN_OK ? (size_t)q15_bytes64(g, block_size)
+                                                               : SIZE_MAX;
 }

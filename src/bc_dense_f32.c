@@ -51,6 +51,7 @@ static uint32_t batch_groups(uint32_t p, uint32_t q, uint32_t k)
 size_t circnn_bc_dense_f32_scratch_bytes(uint32_t in_features, uint32_t out_features,
                                          uint32_t block_size)
 {
+    if (circnn_bc_dense_check(in_features, out_features, block_size) != CIRCNN_OK) return SIZE_MAX;
     uint32_t p = circnn_blocks(out_features, block_size), q = circnn_blocks(in_features, block_size);
     size_t spectra = (size_t)q * block_size;
     size_t batch = (size_t)LANES * batch_groups(p, q, block_size) * block_size;

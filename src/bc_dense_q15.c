@@ -9,7 +9,7 @@
 size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_features,
                                          uint32_t block_size)
 {
-    (void)out_features;
+    if (circnn_bc_dense_check(in_features, out_features, block_size) != CIRCNN_OK) return SIZE_MAX;
     size_t q = circnn_blocks(in_features, block_size);
     return circnn_align8(block_size * sizeof(int64_t)) + circnn_align8(q * sizeof(int32_t)) +
            circnn_align8((q * block_size + block_size) * sizeof(int16_t));

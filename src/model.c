@@ -7,7 +7,9 @@
 #include "circnn/model.h"
 #include "model_format.h"
 
-static uint32_t count3(const uint32_t s[3]) { return s[0] * s[1] * s[2]; }
+/* Elements of an (h, w, c) shape of 16-bit sizes: below 2^48, exact in 64
+ * bits (compared with CIRCNN_MAX_ELEMENTS before any 32-bit use). */
+static uint64_t count3(const uint32_t s[3]) { return (uint64_t)s[0] * s[1] * s[2]; }
 
 static int is_window(uint32_t type)
 {
@@ -62,7 +64,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t ta
         return CIRCNN_ERR_LAYER;
     for (int i = 0; i < 3; i++)
         if (e->in[i] == 0 || e->out[i] == 0) return CIRCNN_ERR_SHAPE;
-    if (count3(e->in) > MAX_ELEMENTS || count3(e->out) > MAX_ELEMENTS) return CIRCNN_ERR_SHAPE;
+    if (count3(e->in) > CIRCNN_MAX_ELEMENTS || count3(e->out) > CIRCNN_MAX_ELEMENTS) return CIRCNN_ERR_SHAPE;
     int circulant = e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D;
     if (!circulant && e->block_size != 0) return CIRCNN_ERR_LAYER;
     if (!is_window(e->type) && (e->kernel_h | e->kernel_w | e->stride) != 0) return CIRCNN_ERR_LAYER;
@@ -166,9 +168,9 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
     uint32_t table_end = CIRCNN_HEADER_BYTES + layers * CIRCNN_LAYER_ENTRY_BYTES;
     if (table_end > total) return CIRCNN_ERR_BOUNDS;
 
-    uint32_t shape[3];
+    uint32_t shape[3], in_shape[3];
     for (int i = 0; i < 3; i++) {
-        shape[i] = rd16(b + 24 + 2 * i);
+        shape[i] = in_shape[i] = rd16(b + 24 + 2 * i);
         model->input_shape[i] = (uint16_t)shape[i];
         model->output_shape[i] = (uint16_t)rd16(b + 30 + 2 * i);
     }
@@ -182,7 +184,8 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
         circnn_status_t s = check_layer(&e, dtype, table_end, total);
         if (s != CIRCNN_OK) return s;
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
-        if (l + 1 < layers && count3(e.out) * es > largest_act) largest_act = count3(e.out) * es;
+        uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */
+        if (l + 1 < layers && act_bytes > largest_act) largest_act = act_bytes;
         size_t scratch = layer_scratch(&e, dtype);
         if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
         if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
@@ -195,15 +198,16 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
     model->scratch_offset = model->buffer_count * model->buffer_bytes;
     uint64_t need = (uint64_t)model->scratch_offset + align16(largest_scratch);
     if (need > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
+    model->arena_bytes = (uint32_t)need;
     if (rd32(b + 20) != (uint32_t)need) return CIRCNN_ERR_HEADER;
 
     model->blob = b;
     model->total_bytes = total;
     model->dtype = dtype;
     model->layer_count = layers;
-    model->arena_bytes = (uint32_t)need;
-    model->input_count = (uint32_t)model->input_shape[0] * model->input_shape[1] * model->input_shape[2];
-    model->output_count = count3(shape);
+    /* Both equal a layer's shape (the chain checks), so at most CIRCNN_MAX_ELEMENTS. */
+    model->input_count = (uint32_t)count3(in_shape);
+    model->output_count = (uint32_t)count3(shape);
     model->input_frac = rd_i8(b + 36);
     model->output_frac = rd_i8(b + 37);
     if (arena_bytes < need) return CIRCNN_ERR_ARENA;

@@ -9,7 +9,6 @@
 #include "circnn/model.h"
 #include "circnn/window.h"
 
-#define MAX_ELEMENTS (1u << 24)  /* largest tensor: keeps byte counts in 32 bits */
 #define MAX_EXPONENT 128         /* |weight_exp|, |scale_exp|: keeps exponent sums in range */
 #define FLAG_RELU 1u
 #define FLAG_SAME 2u

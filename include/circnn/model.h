@@ -67,6 +67,42 @@
  * many as needed: none for one layer, one for two), each as large as the
  * largest intermediate tensor rounded up to 16 bytes, followed by the
  * largest scratch any layer needs, rounded up to 16 bytes.
+ *
+ * Limits: what circnn_model_init enforces, and why no size, count, offset
+ * or index computed from a blob it accepts can wrap.
+ *  - Tensors: every layer's input and output shape (and so the model's)
+ *    holds at most CIRCNN_MAX_ELEMENTS (2^24) elements.  The product of the
+ *    three 16-bit sizes is formed in 64 bits (< 2^48) and compared with the
+ *    limit before any other use, so element counts, byte counts (<= 2^26),
+ *    the two activation buffers (<= 2^27 bytes) and every element index a
+ *    layer forms ((y * w + x) * c + channel < 2^24) fit 32 bits.
+ *  - Window layers: input height, width and channels at most
+ *    CIRCNN_MAX_DIM (4096, circnn/window.h); kernel and stride at most 255
+ *    (8-bit fields): row and column arithmetic (out * stride + tap) stays
+ *    below 2^21.
+ *  - Sections: the expected weight count (kernel taps x channels x
+ *    channels: below 2^48) and its bytes are formed in 64 bits; a section
+ *    must lie inside the blob (offset <= total, bytes <= total - offset,
+ *    compared without addition), whose size is a 32-bit field, so every
+ *    weight index a layer forms is below 2^31.  Bias and scale sections
+ *    hold one value per output channel (< 2^16).
+ *  - Block sizes: powers of two in [CIRCNN_FFT_MIN_SIZE, CIRCNN_FFT_MAX_SIZE]
+ *    (2 .. 1024); block-circulant dense layers take at most
+ *    CIRCNN_MAX_FEATURES features.  Scratch sizes are formed in 64 bits
+ *    (the scratch size functions return SIZE_MAX for a shape their check
+ *    refuses, never a wrapped figure) and must not exceed 0xFFFF0000.
+ *  - Arena: buffers plus scratch formed in 64 bits; at most 2^32 - 1 bytes
+ *    (the header's 32-bit field), else CIRCNN_ERR_SHAPE.
+ *  - Layers: at most CIRCNN_MAX_LAYERS (the layer table ends below 4.2 KB);
+ *    |weight exponent| and |scale exponent| at most 128; a q15 ARGMAX
+ *    takes at most 32768 values (the index fits an int16).
+ *
+ * Compatibility: the format version changes with any change to the layout
+ * or the meaning of a field.  The runtime then either still reads files of
+ * the old version or refuses them with CIRCNN_ERR_VERSION; never reads
+ * them differently.  tests/compat holds a q15 and an f32 model of every
+ * layer kind of version 1, with their outputs, and tests that they still
+ * load and give exactly those outputs.
  * ===========================================================================
  */
 #ifndef CIRCNN_MODEL_H
@@ -88,6 +124,8 @@ extern "C" {
 #define CIRCNN_SECTION_ALIGN 16
 #define CIRCNN_ARENA_ALIGN 8     /* the arena's start must be 8-byte aligned */
 #define CIRCNN_BLOB_ALIGN 4      /* and the blob's 4-byte aligned (16 is best) */
+/* Largest tensor, 2^24 elements (see Limits above). */
+#define CIRCNN_MAX_ELEMENTS 16777216
 
 #define CIRCNN_DTYPE_F32 1
 #define CIRCNN_DTYPE_Q15 2
@@ -127,7 +165,9 @@ typedef struct circnn_model {
  * and their chaining, sections inside the blob and of the right length,
  * alignment, the arena figure and the arena's size and alignment.  Returns
  * CIRCNN_OK or the first problem found; model->arena_bytes tells the size
- * needed whenever the blob itself is valid (CIRCNN_ERR_ARENA included).
+ * needed whenever the blob itself is valid (CIRCNN_ERR_ARENA included),
+ * and when only the header's arena figure disagrees with it
+ * (CIRCNN_ERR_HEADER; tools use it to correct the figure).
  * arena may be NULL with arena_bytes 0 to ask the size.
  */
 circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,
