@@ -1,0 +1,71 @@
+"""Write the compatibility files of tests/compat (run once per format version).
+
+The files are what an old release wrote and what a user may still hold: a
+.circ blob and its firmware header for a q15 and an f32 model that use every
+layer kind of format version 1, the inputs (the runtime's own numbers: int16
+for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
+and test_compat_c.c check that the runtime still reads them and gives
+exactly those outputs.  Do not regenerate them to make a test pass: a change
+of the format bumps CIRCNN_FORMAT_VERSION and either keeps reading these
+files or refuses them with CIRCNN_ERR_VERSION (and the tests say which);
+add the new version's files beside them.
+
+    python tests/compat/make_compat.py tests/compat
+"""
+import os
+import sys
+
+import numpy as np
+
+import circnn
+from circnn import layers as L
+
+SAMPLES = 6
+
+
+def network(head):
+    """Every layer kind: conv2d (fused ReLU, "same"), max pooling, a ReLU of
+    its own, bc_conv2d (stride 2, a BatchNorm scale), average pooling
+    ("same"), flatten, bc_dense (fused ReLU), dense, then `head`."""
+    rng = np.random.default_rng(2024)
+    return circnn.Model([
+        L.Conv2d(2, 8, 3, padding="same", seed=rng),
+        L.ReLU(),
+        L.MaxPool2d(2),
+        L.ReLU(),
+        L.BlockCirculantConv2d(8, 8, 3, 4, stride=2, padding="same", seed=rng),
+        L.BatchNorm(8, gamma=rng.uniform(0.5, 1.5, 8), beta=rng.normal(0, 0.1, 8),
+                    mean=rng.normal(0, 0.1, 8), var=rng.uniform(0.5, 1.5, 8)),
+        L.AvgPool2d(2, padding="same"),
+        L.Flatten(),
+        L.BlockCirculantDense(2 * 2 * 8, 16, 8, bias=rng.normal(0, 0.1, 16), seed=rng),
+        L.ReLU(),
+        L.Dense(16, 6, bias=rng.normal(0, 0.1, 6), seed=rng),
+    ] + head, input_shape=(12, 12, 2))
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    x = np.random.default_rng(7).uniform(-1, 1, (SAMPLES, 12, 12, 2))
+    calibration = np.random.default_rng(8).uniform(-1, 1, (64, 12, 12, 2))
+    models = {
+        "q15": network([]).quantize(calibration),
+        "q15_argmax": network([L.Argmax()]).quantize(calibration),
+        "f32": network([L.Softmax()]).to_f32(),
+        "f32_argmax": network([L.Softmax(), L.Argmax()]).to_f32(),
+    }
+    inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
+    assert np.array_equal(inputs["q15"], models["q15_argmax"].quantize_input(x))
+    for name, model in models.items():
+        dtype = name[:3]
+        model.save(os.path.join(out, f"{name}.circ"))
+        model.write_header(os.path.join(out, f"{name}.h"), name=f"compat_{name}")
+        y = circnn.Engine(model).run_raw(inputs[dtype])
+        y.astype(y.dtype.newbyteorder("<")).tofile(os.path.join(out, f"{name}_output.bin"))
+        print(name, model, "layers:", " ".join(op.name + ("+relu" if op.relu else "") for op in model.ops))
+    for dtype, v in inputs.items():
+        v.astype(v.dtype.newbyteorder("<")).tofile(os.path.join(out, f"{dtype}_input.bin"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__)))

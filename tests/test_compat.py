@@ -1,0 +1,74 @@
+"""The files of an earlier circnn (tests/compat, format version 1): the
+runtime and the Python reader still take them and give exactly the outputs
+recorded when they were written.  A format change must bump the version and
+keep reading these files or refuse them with CIRCNN_ERR_VERSION
+(tests/compat/make_compat.py says how)."""
+import os
+import re
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+import circnn
+from circnn._native import ffi, lib
+
+COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax")
+KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax"}
+
+
+def read(name):
+    with open(os.path.join(COMPAT, name), "rb") as f:
+        return f.read()
+
+
+def vectors(name, model):
+    dtype = np.dtype("<i2") if name.startswith("q15") else np.dtype("<f4")
+    x = np.frombuffer(read(name[:3] + "_input.bin"), dtype=dtype).reshape((-1,) + model.input_shape)
+    y = np.frombuffer(read(name + "_output.bin"), dtype=dtype).reshape((len(x),) + model.output_shape)
+    return x, y
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_old_files_give_the_recorded_outputs(name):
+    model = circnn.load(os.path.join(COMPAT, name + ".circ"))
+    assert struct.unpack_from("<H", model.blob, 4)[0] == 1
+    x, want = vectors(name, model)
+    got = circnn.Engine(model).run_raw(x)
+    assert got.dtype == want.dtype.newbyteorder("=")
+    # bit for bit: the f32 outputs compared as integers
+    assert np.array_equal(got.view(f"i{got.itemsize}"), want.astype(got.dtype).view(f"i{got.itemsize}"))
+    if name.startswith("q15"):
+        assert np.array_equal(model.simulate_raw(x), want)
+
+
+def test_old_files_cover_every_layer_kind():
+    for dtype in ("q15", "f32"):
+        kinds = set()
+        for name in (dtype, dtype + "_argmax"):
+            kinds |= {op.name for op in circnn.load(os.path.join(COMPAT, name + ".circ")).ops}
+        assert kinds == KINDS - ({"softmax"} if dtype == "q15" else set()), kinds
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_old_header_holds_the_blob(name):
+    text = read(name + ".h").decode("ascii")
+    data = bytes(int(v, 16) for v in re.findall(r"0x([0-9a-f]{2}),", text.split("_blob[")[1]))
+    assert data == read(name + ".circ")
+    assert f"#define COMPAT_{name.upper()}_BLOB_BYTES {len(data)}u" in text
+    assert "CIRCNN_FORMAT_VERSION != 1" in text     # the header refuses another runtime's format
+
+
+def test_another_format_version_is_refused():
+    """Both readers refuse a version they do not know (CRC recomputed)."""
+    data = bytearray(read("q15.circ"))
+    for version in (0, 2, 0xFFFF):
+        struct.pack_into("<H", data, 4, version)
+        struct.pack_into("<I", data, 12, zlib.crc32(bytes(data[16:])))
+        blob = np.frombuffer(bytes(data), dtype=np.uint8).copy()      # numpy: 16-byte aligned
+        status = lib.circnn_model_init(ffi.new("circnn_model_t *"), ffi.from_buffer(blob), len(blob), ffi.NULL, 0)
+        assert status == lib.CIRCNN_ERR_VERSION
+        with pytest.raises(circnn.ModelFormatError, match="version"):
+            circnn.ExportedModel(bytes(data))
