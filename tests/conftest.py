@@ -28,3 +28,11 @@ def cortex_m_tools(tmp_path_factory):
         pytest.fail(f"{exc} (or run `bash .ci/setup`)", pytrace=False)
     # a cache of compiled runtime objects for this session only
     os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that needs the Cortex-M tools is in the firmware tier (pyproject.toml)."""
+    unmarked = [item.nodeid for item in items
+                if "cortex_m_tools" in getattr(item, "fixturenames", ()) and item.get_closest_marker("firmware") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that use cortex_m_tools must be marked firmware: " + ", ".join(unmarked))

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import circnn
 from circnn import layers as L
@@ -48,6 +49,7 @@ def write_idx(folder, images, labels):
             f.write(np.array([0x801, n], dtype=">u4").tobytes() + labels.astype(np.uint8).tobytes())
 
 
+@pytest.mark.dataset
 def test_verify_on_fashion_mnist_and_on_an_idx_folder(tmp_path):
     model = fmnist_model()
     q = model.quantize(np.random.default_rng(1).uniform(0, 1, (64, 28, 28, 1)))

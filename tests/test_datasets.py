@@ -18,6 +18,7 @@ def real():
     return datasets.fashion_mnist()
 
 
+@pytest.mark.dataset
 def test_real_shapes_dtypes_range(real):
     (x_train, y_train), (x_test, y_test) = real
     assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
@@ -29,6 +30,7 @@ def test_real_shapes_dtypes_range(real):
         assert x.flags.c_contiguous and x.flags.writeable
 
 
+@pytest.mark.dataset
 def test_real_label_balance_and_known_values(real):
     (x_train, y_train), (x_test, y_test) = real
     assert np.bincount(y_train, minlength=10).tolist() == [6000] * 10
@@ -42,6 +44,7 @@ def test_real_label_balance_and_known_values(real):
     assert np.array_equal(np.round(x_train[:100] * 255) / np.float32(255), x_train[:100])
 
 
+@pytest.mark.dataset
 def test_limit_slices_after_reading(real):
     (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist(limit=7)
     assert x_train.shape == (7, 28, 28, 1) and x_test.shape == (7, 28, 28, 1)

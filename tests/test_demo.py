@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 
 import circnn
 
@@ -15,6 +16,9 @@ def arm_size(elf):
     return text, data, bss
 
 
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.dataset
 def test_demo_smoke_end_to_end(tmp_path):
     out = tmp_path / "demo"
     r = subprocess.run([sys.executable, "-m", "circnn", "demo", "--profile", "smoke", "--out", str(out), "--quiet"],

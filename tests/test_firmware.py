@@ -25,7 +25,8 @@ ALL_TARGETS = ["cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-
 FPU_TARGETS = ["cortex-m4f", "cortex-m7", "cortex-m33"]
 
 
-pytestmark = pytest.mark.usefixtures("cortex_m_tools")   # conftest.py: fail, never skip
+# conftest.py: fail, never skip; the firmware tier (pyproject.toml)
+pytestmark = [pytest.mark.usefixtures("cortex_m_tools"), pytest.mark.firmware]
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +176,7 @@ def test_cli_build_and_run_json(models, tmp_path, capsys):
     assert [r["layer"] for r in result["instructions"]["per_layer"]] == ["flatten", "bc_dense+relu", "dense"]
 
 
+@pytest.mark.dataset
 def test_cli_verify_on_target(tmp_path, capsys):
     """`circnn verify --target`: host checks on Fashion-MNIST samples, then
     the same samples on QEMU."""

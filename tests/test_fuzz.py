@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 import circnn
 from model_zoo import cnn, images, mlp
 
@@ -21,6 +23,7 @@ def clang():
     raise AssertionError("clang is needed to fuzz the runtime: sudo apt-get install clang libclang-rt-14-dev")
 
 
+@pytest.mark.slow
 def test_runtime_survives_fuzzing(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

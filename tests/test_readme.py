@@ -5,6 +5,7 @@ import re
 import subprocess
 
 import numpy as np
+import pytest
 
 import circnn
 from circnn import layers as L
@@ -16,6 +17,7 @@ def blocks(lang):
     return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
 
 
+@pytest.mark.dataset
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)          # the examples write model.circ and model.h
     assert blocks("python"), "README.md has no python example"

@@ -512,6 +512,8 @@ def fashion():
     return circnn.datasets.fashion_mnist(limit=3000)
 
 
+@pytest.mark.slow
+@pytest.mark.dataset
 def test_short_training_run_on_fashion_mnist(fashion):
     (x_train, y_train), (x_test, y_test) = fashion
     model = presets.mlp(16, seed=0)
@@ -526,6 +528,8 @@ def test_short_training_run_on_fashion_mnist(fashion):
     assert abs(q15 - accuracy) <= 0.01
 
 
+@pytest.mark.slow
+@pytest.mark.dataset
 def test_cli_train_end_to_end(tmp_path, capsys):
     from circnn.cli import main
     out, header = tmp_path / "fm.circ", tmp_path / "fm.h"
