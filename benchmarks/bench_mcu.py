@@ -4,7 +4,7 @@ Cortex-M cores (QEMU 7.2 + targets/qemu_plugin), printed as Markdown tables.
     python benchmarks/bench_mcu.py            # about a minute
 
 Everything is counted the same way: the instructions executed between two
-marker functions around one call (ANCHORS.md's method; the markers' own
+marker functions around one call (docs/ANCHORS.md's method; the markers' own
 cost, the "empty" region, is printed and is not subtracted), -O2, the flags
 of targets/<target>.ini.  Instructions, not cycles: QEMU has no cycle
 model.  M0+ code runs on the micro:bit's Cortex-M0 (the same ARMv6-M
@@ -34,7 +34,7 @@ from circnn import layers as L
 HERE = os.path.dirname(os.path.abspath(__file__))
 FFT_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 DENSE_SIZES = [(256, 256, 16), (512, 512, 64), (1024, 1024, 64)]
-# CMSIS-DSP / CMSIS-NN anchors (../shared/ANCHORS.md), same method.
+# CMSIS-DSP / CMSIS-NN anchors (docs/ANCHORS.md), same method.
 CMSIS_RFFT_Q15 = {("cortex-m4f", 32): (853, 964), ("cortex-m4f", 256): (9855, 10638),
                   ("cortex-m4f", 1024): (44537, 47624), ("cortex-m0plus", 32): (2688, 2951),
                   ("cortex-m0plus", 256): (31830, 33285), ("cortex-m0plus", 1024): (151614, 157229)}
@@ -84,7 +84,7 @@ def fft_table(out, targets):
     print("|---|---|" + "---:|" * len(FFT_SIZES))
     for (target, kind), by_n in rows.items():
         print(f"| {target} | {kind.lower()} | " + " | ".join(f"{by_n[n]:,}" for n in FFT_SIZES) + " |")
-    print("\nCMSIS-DSP (ANCHORS.md, same method): arm_rfft_q15 forward/inverse N=32, 256, 1024 on M4F "
+    print("\nCMSIS-DSP (docs/ANCHORS.md, same method): arm_rfft_q15 forward/inverse N=32, 256, 1024 on M4F "
           "853/964, 9,855/10,638, 44,537/47,624; on M0+ 2,688/2,951, 31,830/33,285, 151,614/157,229; "
           "arm_rfft_fast_f32 on M4F 1,186, 12,022, 48,035.")
     print("Boards: " + "; ".join(notes) + ".\n")
@@ -118,7 +118,7 @@ def dense_table(out, targets):
         n = int(size.split("x")[0]) * int(size.split("x")[1])
         print(f"| {target} | {board} | {size} | {k} | {bc:,} | {plain:,} | {lib:,} | {plain / bc:.1f}x "
               f"| {plain / n:.2f} |")
-    print("\nCMSIS-NN arm_fully_connected_s8 1024x1024 (ANCHORS.md): M4F 2,016,953, M0+ 6,394,009.\n")
+    print("\nCMSIS-NN arm_fully_connected_s8 1024x1024 (docs/ANCHORS.md): M4F 2,016,953, M0+ 6,394,009.\n")
     return results
 
 

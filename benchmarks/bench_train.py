@@ -1,4 +1,4 @@
-"""Training speed of block-circulant layers: the FFT path (DESIGN.md's
+"""Training speed of block-circulant layers: the FFT path (docs/DESIGN.md's
 frequency-domain forward and backward) against the dense-expansion path
 (the circulant blocks written out as an explicit matrix) and against a dense
 layer of the same shape (numpy matmul).

@@ -3,7 +3,7 @@
  * stages (a radix-2 one last when log2(n/2) is odd), a bit reversal, and a
  * split stage that separates the two real spectra.  Block floating point and
  * every rounding: circnn/fft.h.  This file is the portable reference; the
- * DSP-extension variant (fft_q15_dsp.h) computes the same integers.  Every
+ * DSP-extension variant (fft_q15_dsp.c) computes the same integers.  Every
  * line has its twin in python/circnn/fixed.py; change them together.
  */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The one q15 output stage (contract: circnn/layers.h). */
+/* The one q15 output stage (contract: circnn/q15.h). */
 #include "circnn/q15.h"
 #include "fixed_point.h"
 

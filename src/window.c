@@ -1,4 +1,4 @@
-/* Output size and padding of window layers (contract: circnn/layers.h). */
+/* Output size and padding of window layers (contract: circnn/window.h). */
 #include "circnn/window.h"
 
 static circnn_status_t one_axis(uint32_t in, uint32_t kernel, uint32_t stride, uint32_t padding,

@@ -427,17 +427,17 @@ def test_random_shift_flip():
 
 def test_presets_match_the_reference_networks():
     assert presets.mlp(None).parameter_count() == 784 * 1024 + 1024 + 1024 * 1024 + 1024 + 10250
-    assert presets.cnn(None).parameter_count() == 54666                 # ANCHORS.md: 54.7k
+    assert presets.cnn(None).parameter_count() == 54666                 # docs/ANCHORS.md: 54.7k
     m = presets.mlp(64)
     assert m.dense_parameter_count() == presets.mlp(None).parameter_count()
     circ = m.layers[1].spectrum.size + m.layers[3].spectrum.size
-    assert round((784 * 1024 + 1024 * 1024) / circ) == 62                  # ANCHORS.md: 62x at k = 64
+    assert round((784 * 1024 + 1024 * 1024) / circ) == 62                  # docs/ANCHORS.md: 62x at k = 64
     c = presets.cnn(4)
     assert isinstance(c.layers[0], L.Conv2d) and not isinstance(c.layers[0], L.BlockCirculantConv2d)
     assert [type(c.layers[i]) for i in (3, 6)] == [L.BlockCirculantConv2d] * 2
     assert c.output_shape == (10,) and c.layers[-1].in_features == 3136
     w = presets.wide_cnn(16)
-    assert w.output_shape == (10,) and presets.weight_count(w) == 16544     # ANCHORS.md: 16.5k weights
+    assert w.output_shape == (10,) and presets.weight_count(w) == 16544     # 16.5k weights at k = 16
     assert presets.weight_count(presets.wide_cnn()) == 288 + 2304 + 4608 + 4608 + 1280   # k = 8, 16, 32
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16

@@ -4,8 +4,9 @@
  * Every function that can fail returns a circnn_status_t; functions on the
  * hot path (transforms, layers, model_run) cannot fail once their inputs
  * were checked, and return nothing.  circnn_status_string() gives the name
- * of a code; tests/test_status.py checks that every enumerator has its own
- * string, so the table cannot drift from the enum.
+ * of a code; test_status_strings_cannot_drift in tests/test_package.py
+ * checks that every enumerator has its own string, so the table cannot
+ * drift from the enum.
  */
 #ifndef CIRCNN_STATUS_H
 #define CIRCNN_STATUS_H

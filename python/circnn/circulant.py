@@ -1,6 +1,6 @@
 """Float64 reference mathematics of block-circulant matrices.
 
-Convention (DESIGN.md): W (m x n) is split into p x q blocks of k x k,
+Convention (docs/DESIGN.md): W (m x n) is split into p x q blocks of k x k,
 p = ceil(m / k), q = ceil(n / k).  Block (i, j) is circulant and defined by
 its first column w[i, j]: W_ij[r, c] = w[i, j][(r - c) mod k].  Inputs are
 zero-padded to q * k and outputs cut to m.

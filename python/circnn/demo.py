@@ -20,7 +20,7 @@ from .engine import Engine
 PROFILES = {
     # quick: a few minutes on a 2-core machine
     "quick": dict(train_samples=12000, epochs=2, batch_size=64, lr=2e-3, test_samples=None, simulator_samples=2000),
-    # full: the whole training set, the reference settings of ANCHORS.md
+    # full: the whole training set, the reference settings of docs/ANCHORS.md
     "full": dict(train_samples=None, epochs=10, batch_size=128, lr=1e-3, test_samples=None, simulator_samples=None),
     # smoke: the pipeline in seconds, for the tests
     "smoke": dict(train_samples=1500, epochs=1, batch_size=64, lr=2e-3, test_samples=1000, simulator_samples=500),

@@ -83,7 +83,7 @@ def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10
     conv 32-64, 64-128 and 128-128 block-circulant, each 3x3 followed by
     batch normalisation (folded at export) and ReLU, a 2x2 max pool after
     each of the first `pools` convolutions (2: the last two work on 7x7; 3:
-    the layout of ANCHORS.md's quick wider attempt, the last one on 3x3),
+    the layout of an early wider attempt, the last one on 3x3),
     global average pooling, FC 128-10.  At the default k = 8, 16, 32: 13.1 k
     weights, 26 KB in q15; at k = 16 throughout 16.5 k; dense 240 k."""
     rng = np.random.default_rng(seed)

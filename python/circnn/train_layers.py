@@ -11,10 +11,10 @@ the gradient tests); the parameters the optimizer updates stay float64.
     ...update op.params in place...
     op.push()                            # write them back into the layer
 
-Block-circulant layers (DESIGN.md): the optimizer trains the time-domain
+Block-circulant layers (docs/DESIGN.md): the optimizer trains the time-domain
 defining vectors w (first-column convention, shape (..., p, q, k)); `push`
 writes their packed spectra into `layer.spectrum`.  The gradients follow
-DESIGN.md, with ^ = rfft over the block:
+docs/DESIGN.md, with ^ = rfft over the block:
 
     forward    a_i^  = sum_j  W_ij^ * X_j^                 (sum in frequency)
     input      dx_j  = irfft( sum_i conj(W_ij^) * G_i^ )   (circular reversal)
@@ -266,7 +266,7 @@ class DenseOp(Op):
 class _CirculantParams:
     """The block-circulant ops' parameters: the defining vectors (the layer's
     weight, trained) and the bias; push() writes the vectors back as the
-    layer's packed spectrum.  path: "fft" (frequency domain, DESIGN.md),
+    layer's packed spectrum.  path: "fft" (frequency domain, docs/DESIGN.md),
     "dense" (explicit matrix or kernel) or "auto" (auto_path)."""
 
     decay = ("weight",)
