@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 import circnn
 from circnn._native import ffi, lib
 
@@ -46,3 +48,66 @@ def test_header_compiles_standalone(tmp_path):
     cc = os.environ.get("CC", "cc")
     subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c",
                     "-I", circnn.get_include(), str(src), "-o", str(tmp_path / "use.o")], check=True)
+
+
+def _int_defines(path):
+    """{NAME: value} of the `#define NAME <integer>` lines of a C file."""
+    text = pathlib.Path(path).read_text()
+    return {name: int(value) for name, value in
+            re.findall(r"^\s*#\s*define\s+(\w+)\s+\(?(-?\d+)u?\)?\s*(?:/\*.*\*/\s*)?$", text, flags=re.M)}
+
+
+def test_every_integer_macro_of_the_public_headers_is_in_lib():
+    # tools/gen_cffi.py declares them to cffi; a trailing comment used to hide
+    # one (CIRCNN_MAX_KERNEL, CIRCNN_MAX_DIM, CIRCNN_ARENA_ALIGN, ...).
+    found = {}
+    for header in sorted((ROOT / "include" / "circnn").glob("*.h")):
+        found.update(_int_defines(header))
+    assert {"CIRCNN_FORMAT_VERSION", "CIRCNN_MAX_KERNEL", "CIRCNN_MAX_DIM", "CIRCNN_LAYER_ARGMAX"} <= set(found)
+    for name, value in found.items():
+        assert getattr(lib, name) == value, name
+
+
+def test_python_constants_are_their_c_twins():
+    from circnn import blob as B
+    from circnn import circulant, fixed, fixed_conv, layer_kernels, window
+    # the public ones come from the library itself
+    assert (B.FORMAT_VERSION, B.HEADER_BYTES, B.ENTRY_BYTES, B.SECTION_ALIGN, B.MAX_LAYERS) == (
+        lib.CIRCNN_FORMAT_VERSION, lib.CIRCNN_HEADER_BYTES, lib.CIRCNN_LAYER_ENTRY_BYTES, lib.CIRCNN_SECTION_ALIGN,
+        lib.CIRCNN_MAX_LAYERS)
+    assert B.DTYPES == {"f32": lib.CIRCNN_DTYPE_F32, "q15": lib.CIRCNN_DTYPE_Q15}
+    codes = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CIRCNN_LAYER_")}
+    del codes["CIRCNN_LAYER_ENTRY_BYTES"]
+    assert {f"CIRCNN_LAYER_{name.upper()}": code for code, name in B.LAYER_NAMES.items()} == codes
+    assert window.PADDINGS == {"valid": lib.CIRCNN_PAD_VALID, "same": lib.CIRCNN_PAD_SAME}
+    assert (window.MAX_KERNEL, window.MAX_STRIDE, window.MAX_DIM, layer_kernels.MAX_DIM) == (
+        lib.CIRCNN_MAX_KERNEL, lib.CIRCNN_MAX_STRIDE, lib.CIRCNN_MAX_DIM, lib.CIRCNN_MAX_DIM)
+    assert fixed.BIAS_FRAC_BITS == lib.CIRCNN_Q15_BIAS_FRAC_BITS
+    assert (circulant.MIN_BLOCK, circulant.MAX_BLOCK) == (lib.CIRCNN_FFT_MIN_SIZE, lib.CIRCNN_FFT_MAX_SIZE)
+    # the private ones, against the sources that define them
+    private = _int_defines(ROOT / "src" / "model_format.h")
+    assert (B.FLAG_RELU, B.FLAG_SAME, B.MAX_EXPONENT) == (private["FLAG_RELU"], private["FLAG_SAME"],
+                                                          private["MAX_EXPONENT"])
+    assert fixed_conv.EXP_LIMIT == _int_defines(ROOT / "src" / "bc_conv2d_q15.c")["EXP_LIMIT"]
+    g = ffi.new("circnn_window_t *")      # kernel, stride and padding: uint8 fields
+    for field in ("kernel_h", "kernel_w", "stride", "pad_top", "pad_left"):
+        setattr(g, field, layer_kernels.MAX_KERNEL_FIELD)
+        with pytest.raises(OverflowError):
+            setattr(g, field, layer_kernels.MAX_KERNEL_FIELD + 1)
+
+
+def test_the_magic_is_what_circnn_model_init_reads():
+    from circnn import blob as B
+    blob = bytearray(circnn.Model([circnn.layers.ReLU()], input_shape=(4,)).to_f32().blob)
+    assert blob[:4] == B.MAGIC
+
+    def init(data):
+        buf = ffi.new("uint64_t[]", -(-len(data) // 8))
+        ffi.memmove(buf, bytes(data), len(data))
+        return lib.circnn_model_init(ffi.new("circnn_model_t *"), buf, len(data), ffi.NULL, 0)
+
+    assert init(blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
+    for i in range(4):
+        bad = bytearray(blob)
+        bad[i] ^= 0x20
+        assert init(bad) == lib.CIRCNN_ERR_MAGIC, i

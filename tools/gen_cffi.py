@@ -1,8 +1,8 @@
 """Generate the C source of the cffi extension from circnn's public headers.
 
 The headers are the single source of truth: their declarations become the
-cdef.  Preprocessor lines are dropped, except `#define NAME <integer>`, which
-cffi reads as an integer constant; the `extern "C" {` guard and its closing
+cdef.  Preprocessor lines are dropped, except `#define NAME <integer>` (a
+comment may follow), which cffi reads as an integer constant (lib.NAME); the `extern "C" {` guard and its closing
 brace are dropped too.  Usage:
 
     python gen_cffi.py OUT.c MODULE HEADER...
@@ -12,7 +12,7 @@ import sys
 
 import cffi
 
-INT_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+\(?-?\d+u?\)?\s*$")
+INT_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+\(?-?\d+u?\)?\s*(?:/\*.*\*/\s*)?$")
 
 
 def cdef_text(header_text):

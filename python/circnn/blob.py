@@ -7,17 +7,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FORMAT_VERSION = 1
-MAGIC = b"CIRC"
-HEADER_BYTES = 64
-ENTRY_BYTES = 64
-SECTION_ALIGN = 16
-MAX_LAYERS = 64
+from ._native import lib
 
-DTYPES = {"f32": 1, "q15": 2}
+# The format's numbers are circnn/model.h's macros, read from the compiled library.
+FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION
+MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
+HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
+ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
+SECTION_ALIGN = lib.CIRCNN_SECTION_ALIGN
+MAX_LAYERS = lib.CIRCNN_MAX_LAYERS
+
+DTYPES = {"f32": lib.CIRCNN_DTYPE_F32, "q15": lib.CIRCNN_DTYPE_Q15}
 DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
 
-DENSE, BC_DENSE, CONV2D, BC_CONV2D, RELU, MAXPOOL2D, AVGPOOL2D, FLATTEN, SOFTMAX, ARGMAX = range(1, 11)
+DENSE, BC_DENSE, CONV2D, BC_CONV2D = (lib.CIRCNN_LAYER_DENSE, lib.CIRCNN_LAYER_BC_DENSE, lib.CIRCNN_LAYER_CONV2D,
+                                      lib.CIRCNN_LAYER_BC_CONV2D)
+RELU, MAXPOOL2D, AVGPOOL2D, FLATTEN = (lib.CIRCNN_LAYER_RELU, lib.CIRCNN_LAYER_MAXPOOL2D, lib.CIRCNN_LAYER_AVGPOOL2D,
+                                       lib.CIRCNN_LAYER_FLATTEN)
+SOFTMAX, ARGMAX = lib.CIRCNN_LAYER_SOFTMAX, lib.CIRCNN_LAYER_ARGMAX
 LAYER_NAMES = {DENSE: "dense", BC_DENSE: "bc_dense", CONV2D: "conv2d", BC_CONV2D: "bc_conv2d",
                RELU: "relu", MAXPOOL2D: "maxpool2d", AVGPOOL2D: "avgpool2d", FLATTEN: "flatten",
                SOFTMAX: "softmax", ARGMAX: "argmax"}
@@ -25,8 +32,10 @@ WEIGHTED = (DENSE, BC_DENSE, CONV2D, BC_CONV2D)
 WINDOWED = (CONV2D, BC_CONV2D, MAXPOOL2D, AVGPOOL2D)
 CIRCULANT = (BC_DENSE, BC_CONV2D)
 
+# Private to src/model_format.h (tests/test_package.py checks them against it).
 FLAG_RELU = 1
 FLAG_SAME = 2
+MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
 _ENTRY = struct.Struct("<BBH 3H3H BBBb ii IIIIII 12x")

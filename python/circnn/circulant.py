@@ -12,8 +12,10 @@ This is the layout the C kernels read.
 """
 import numpy as np
 
-MIN_BLOCK = 2
-MAX_BLOCK = 1024
+from ._native import lib
+
+MIN_BLOCK = lib.CIRCNN_FFT_MIN_SIZE
+MAX_BLOCK = lib.CIRCNN_FFT_MAX_SIZE
 
 
 def blocks(features, block_size):

@@ -185,7 +185,7 @@ def _quantize_op(op, f_in, f_out):
     if "scale" in e:
         op.scale, op.scale_exp = _mantissas(e["scale"])
     for name, value in (("weight", op.weight_exp), ("scale", op.scale_exp)):
-        if abs(value) > 128:
+        if abs(value) > B.MAX_EXPONENT:
             raise ExportError(f"{_where(op)}: {name} exponent {value} is out of range; are the weights or "
                               "the calibration data degenerate?")
 

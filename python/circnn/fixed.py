@@ -9,9 +9,10 @@ shifts) are arrays over that shape.
 """
 import numpy as np
 
+from ._native import lib
 from .circulant import blocks, check_block_size
 
-BIAS_FRAC_BITS = 16     # CIRCNN_Q15_BIAS_FRAC_BITS
+BIAS_FRAC_BITS = lib.CIRCNN_Q15_BIAS_FRAC_BITS
 INT16_MIN, INT16_MAX = -32768, 32767
 
 # Largest bit length of |z|^2 (z any complex word entering a step) for which

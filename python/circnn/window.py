@@ -8,10 +8,12 @@ kernel - in, 0), the smaller half before (top, left).
 """
 from collections import namedtuple
 
-PADDINGS = {"valid": 0, "same": 1}
-MAX_KERNEL = 255
-MAX_STRIDE = 255
-MAX_DIM = 4096
+from ._native import lib
+
+PADDINGS = {"valid": lib.CIRCNN_PAD_VALID, "same": lib.CIRCNN_PAD_SAME}
+MAX_KERNEL = lib.CIRCNN_MAX_KERNEL
+MAX_STRIDE = lib.CIRCNN_MAX_STRIDE
+MAX_DIM = lib.CIRCNN_MAX_DIM
 
 Window = namedtuple("Window", "out_h out_w pad_top pad_left")
 
