@@ -1,7 +1,8 @@
 """Fuzz circnn_model_init + circnn_model_run with libFuzzer under ASan and UBSan.
 
 Runs for CIRCNN_FUZZ_SECONDS (default 30) from a corpus of real exported
-models; any finding fails.  Needs clang with libFuzzer (Debian: clang,
+models, with the structure-aware mutator of tests/fuzz/fuzz_common.h; any
+finding fails.  Needs clang with libFuzzer (Debian: clang,
 libclang-rt-14-dev; .ci/setup installs them).
 """
 import os
@@ -31,6 +32,9 @@ def test_runtime_survives_fuzzing(tmp_path):
         model = build()
         (corpus / f"q15_{i}").write_bytes(model.quantize(images(model)).blob)
         (corpus / f"f32_{i}").write_bytes(model.to_f32().blob)
+    for name in os.listdir(os.path.join(ROOT, "tests", "compat")):    # every layer kind
+        if name.endswith(".circ"):
+            shutil.copy(os.path.join(ROOT, "tests", "compat", name), corpus / name)
     src = os.path.join(ROOT, "src")
     sources = sorted(os.path.join(src, f) for f in os.listdir(src) if f.endswith(".c"))
     exe = tmp_path / "fuzz_model"
