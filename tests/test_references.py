@@ -40,6 +40,8 @@ WRITTEN = {
     "bc_vectors.h": "tests/test_fft_firmware.py",
     "fft_vectors.h": "tests/test_fft_firmware.py",
     "bench_cases.h": "benchmarks/bench_mcu.py",
+    "peers_model.h": "benchmarks/bench_peers.py (the int8 network for benchmarks/peers/cmsis_runner.c)",
+    "peers_vectors.h": "benchmarks/bench_peers.py (the CMSIS-NN runner's test vectors)",
     "counts.txt": "the QEMU plugin targets/qemu_plugin/insncount.c",
     "quick.json": "benchmarks/accuracy.py --quick",
     "main.c": "tests/test_readme.py (a firmware-like project in a temporary folder)",
