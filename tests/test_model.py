@@ -187,3 +187,28 @@ def test_every_blob_field_is_range_checked():
                         (((4, 4, 1), (4, 4, 65536), 0, 0, 64), r"output shape\[2\]")):
         with pytest.raises(B.FieldRangeError, match=f"model header: .*{field}"):
             B.pack("q15", [op], *args)
+
+
+def test_one_float_forward_refuses_an_unknown_layer_type(monkeypatch):
+    # simulate.float_op is the float forward of both the f32 simulation and the
+    # exporter's calibration; an unknown type used to be taken for argmax.
+    from circnn import blob as B
+    from circnn import export, simulate
+    rng = np.random.default_rng(5)
+    model = circnn.Model([L.Flatten(), L.Dense(16, 4, seed=rng), L.ReLU()], input_shape=(4, 4, 1))
+    x = rng.uniform(0, 1, (3, 4, 4, 1))
+    f = model.to_f32()
+    f.ops[-1].type = 99
+    with pytest.raises(ValueError, match="no float forward pass for layer type 99"):
+        f.simulate(x)
+    with pytest.raises(ValueError, match="no float forward pass for layer type 99"):
+        simulate.float_op(B.Op(99, (1, 1, 4), (1, 1, 4)), x.reshape(3, 1, 1, 16)[..., :4])
+    lower = export.lower
+
+    def lower_with_an_unknown_op(m):
+        return lower(m) + [B.Op(99, (1, 1, 4), (1, 1, 4))]
+
+    monkeypatch.setattr(export, "lower", lower_with_an_unknown_op)
+    with pytest.raises(ValueError, match="no float forward pass for layer type 99"):
+        model.quantize(x)
+    assert not hasattr(export, "_float_forward")

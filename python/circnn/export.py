@@ -7,9 +7,10 @@ import math
 import numpy as np
 
 from . import blob as B
-from . import circulant, fixed
+from . import fixed
 from . import layers as L
 from ._native import lib
+from .simulate import float_op
 from .window import window_geometry
 
 
@@ -111,49 +112,6 @@ def _fold_batchnorm(prev, bn, index):
             p, q, k = e["float"].shape
             e["float"] = e["float"].reshape(1, 1, p, q, k)
             prev.type, prev.kernel, prev.stride, prev.same = B.BC_CONV2D, (1, 1), 1, False
-
-
-# ---------------------------------------------------------------------------
-# Float forward of ops (for calibration), on float64 weights
-
-def _float_forward(op, x):
-    """x: (B, h, w, c) float64 -> (B, h', w', c')."""
-    e = op.extra
-    if op.type in (B.DENSE, B.BC_DENSE):
-        v = x.reshape(len(x), -1)
-        if op.type == B.DENSE:
-            y = v @ e["float"].T
-        else:
-            y = circulant.matvec(circulant.from_spectrum(e["float"]), v, op.out_shape[2])
-        y = y.reshape((len(x),) + op.out_shape)
-    elif op.type in (B.CONV2D, B.BC_CONV2D):
-        if op.type == B.CONV2D:
-            kernel = e["float"]
-        else:
-            w = circulant.from_spectrum(e["float"])
-            kh, kw = op.kernel
-            kernel = np.empty((kh, kw, op.in_shape[2], op.out_shape[2]))
-            for a in range(kh):
-                for b in range(kw):
-                    kernel[a, b] = circulant.dense_matrix(w[a, b], op.out_shape[2], op.in_shape[2]).T
-        conv = L.Conv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.stride, "same" if op.same else "valid",
-                        weight=kernel)
-        y = conv.forward(x)
-    elif op.type == B.RELU:
-        return np.maximum(x, 0.0)
-    elif op.type in (B.MAXPOOL2D, B.AVGPOOL2D):
-        cls = L.MaxPool2d if op.type == B.MAXPOOL2D else L.AvgPool2d
-        return cls(op.kernel, op.stride, "same" if op.same else "valid").forward(x)
-    elif op.type == B.FLATTEN:
-        return x.reshape((len(x),) + op.out_shape)
-    elif op.type == B.SOFTMAX:
-        return L.Softmax().forward(x.reshape(len(x), -1)).reshape(x.shape)
-    else:
-        return np.argmax(x.reshape(len(x), -1), axis=-1).astype(np.float64).reshape(len(x), 1, 1, 1)
-    if "scale" in e:
-        y = y * e["scale"]
-    y = y + e["bias"]
-    return np.maximum(y, 0.0) if op.relu else y
 
 
 # ---------------------------------------------------------------------------
@@ -260,7 +218,8 @@ def export(model, dtype, calibration_x=None, batch_size=256):
             v = x[start:start + batch_size].reshape((-1,) + _shape3(model.input_shape))
             largest[0] = max(largest[0], float(np.abs(v).max()))
             for i, op in enumerate(ops):
-                v = _float_forward(op, v)
+                e = op.extra
+                v = float_op(op, v, e.get("float"), e.get("bias"), e.get("scale"))
                 largest[i + 1] = max(largest[i + 1], float(np.abs(v).max()))
         fracs = [frac_bits(largest[0])]
         for i, op in enumerate(ops):

@@ -59,40 +59,44 @@ def run_f32(model, x):
     n = len(x)
     v = np.asarray(x, dtype=np.float64).reshape((n,) + model.ops[0].in_shape)
     for op in model.ops:
-        v = _f32_op(op, v)
+        v = float_op(op, v, *(None if a is None else a.astype(np.float64) for a in (op.weight, op.bias, op.scale)))
     return v.reshape((n,) + model.output_shape)
 
 
-def _f32_op(op, v):
+def float_op(op, x, weight=None, bias=None, scale=None):
+    """The float64 forward pass of one op on a batch x (N, h, w, c), with the
+    given weight, bias and scale (float64; bias and scale may be None).  The
+    one float forward over lowered ops: run_f32 passes the f32 model's arrays,
+    the exporter's calibration its float64 originals.  An op type it does not
+    know raises ValueError."""
     from . import layers as L
-    n = len(v)
-    w = None if op.weight is None else op.weight.astype(np.float64)
+    n = len(x)
+    padding = "same" if op.same else "valid"
     if op.type == B.DENSE:
-        y = (v.reshape(n, -1) @ w.T).reshape((n,) + op.out_shape)
+        y = (x.reshape(n, -1) @ weight.T).reshape((n,) + op.out_shape)
     elif op.type == B.BC_DENSE:
-        y = circulant.matvec(circulant.from_spectrum(w), v.reshape(n, -1), op.out_shape[2])
+        y = circulant.matvec(circulant.from_spectrum(weight), x.reshape(n, -1), op.out_shape[2])
         y = y.reshape((n,) + op.out_shape)
-    elif op.type in (B.CONV2D, B.BC_CONV2D):
-        padding = "same" if op.same else "valid"
-        if op.type == B.CONV2D:
-            layer = L.Conv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.stride, padding, weight=w)
-        else:
-            layer = L.BlockCirculantConv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.block_size,
-                                           op.stride, padding, spectrum=w)
-        y = layer.forward(v)
+    elif op.type == B.CONV2D:
+        y = L.Conv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.stride, padding, weight=weight).forward(x)
+    elif op.type == B.BC_CONV2D:
+        y = L.BlockCirculantConv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.block_size, op.stride, padding,
+                                   spectrum=weight).forward(x)
     elif op.type in (B.MAXPOOL2D, B.AVGPOOL2D):
         cls = L.MaxPool2d if op.type == B.MAXPOOL2D else L.AvgPool2d
-        return cls(op.kernel, op.stride, "same" if op.same else "valid").forward(v)
+        return cls(op.kernel, op.stride, padding).forward(x)
     elif op.type == B.RELU:
-        return np.maximum(v, 0.0)
+        return np.maximum(x, 0.0)
     elif op.type == B.FLATTEN:
-        return v.reshape((n,) + op.out_shape)
+        return x.reshape((n,) + op.out_shape)
     elif op.type == B.SOFTMAX:
-        return L.Softmax().forward(v.reshape(n, -1)).reshape(v.shape)
+        return L.Softmax().forward(x.reshape(n, -1)).reshape(x.shape)
+    elif op.type == B.ARGMAX:
+        return np.argmax(x.reshape(n, -1), axis=-1).astype(np.float64).reshape(n, 1, 1, 1)
     else:
-        return np.argmax(v.reshape(n, -1), axis=-1).astype(np.float64).reshape(n, 1, 1, 1)
-    if op.scale is not None:
-        y = y * op.scale.astype(np.float64)
-    if op.bias is not None:
-        y = y + op.bias.astype(np.float64)
+        raise ValueError(f"no float forward pass for layer type {op.type}")
+    if scale is not None:
+        y = y * scale
+    if bias is not None:
+        y = y + bias
     return np.maximum(y, 0.0) if op.relu else y
