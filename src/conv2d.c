@@ -1,9 +1,6 @@
-/* Conv2d with a dense kernel, f32 and q15 (contract: circnn/layers.h). */
+/* Conv2d with a dense kernel, f32 (contract: circnn/layers.h; q15: conv2d_q15.c). */
 #include "circnn/layers.h"
 #include "window_taps.h"
-
-/* q15 output channels accumulated together (int64 accumulators on the stack). */
-#define CONV_Q15_CHUNK 16u
 
 void circnn_conv2d_f32(const circnn_conv2d_f32_t *layer, const float *x, float *y)
 {
@@ -36,46 +33,6 @@ void circnn_conv2d_f32(const circnn_conv2d_f32_t *layer, const float *x, float *
                 if (layer->bias) v += layer->bias[co];
                 if (layer->relu && !(v > 0.0f)) v = 0.0f;
                 yp[co] = v;
-            }
-        }
-    }
-}
-
-void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
-{
-    const circnn_window_t *g = &layer->g;
-    const uint32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c;
-    const uint32_t out_h = g->out_h, out_w = g->out_w, out_c = g->out_c;
-    const uint32_t kw = g->kernel_w, stride = g->stride;
-    int64_t acc[CONV_Q15_CHUNK];
-    for (uint32_t oy = 0; oy < out_h; oy++) {
-        uint32_t a0, a1;
-        circnn_window_taps(oy, stride, g->pad_top, g->kernel_h, in_h, &a0, &a1);
-        for (uint32_t ox = 0; ox < out_w; ox++) {
-            uint32_t b0, b1;
-            circnn_window_taps(ox, stride, g->pad_left, kw, in_w, &b0, &b1);
-            int16_t *yp = y + ((size_t)oy * out_w + ox) * out_c;
-            for (uint32_t c0 = 0; c0 < out_c; c0 += CONV_Q15_CHUNK) {
-                const uint32_t cn = out_c - c0 < CONV_Q15_CHUNK ? out_c - c0 : CONV_Q15_CHUNK;
-                for (uint32_t j = 0; j < cn; j++) acc[j] = 0;
-                for (uint32_t a = a0; a < a1; a++) {
-                    const uint32_t iy = oy * stride + a - g->pad_top;
-                    for (uint32_t b = b0; b < b1; b++) {
-                        const uint32_t ix = ox * stride + b - g->pad_left;
-                        const int16_t *xp = x + ((size_t)iy * in_w + ix) * in_c;
-                        const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
-                        for (uint32_t ci = 0; ci < in_c; ci++, wp += out_c) {
-                            const int32_t xv = xp[ci];
-                            for (uint32_t j = 0; j < cn; j++) acc[j] += (int32_t)wp[j] * xv;
-                        }
-                    }
-                }
-                for (uint32_t j = 0; j < cn; j++) {
-                    const int32_t bias = layer->bias ? layer->bias[c0 + j] : 0;
-                    int16_t v = circnn_requant_q15(acc[j], layer->weight_exp, bias);
-                    if (layer->relu && v < 0) v = 0;
-                    yp[c0 + j] = v;
-                }
             }
         }
     }

@@ -12,7 +12,7 @@
  * python/circnn/fixed_layers.py is the bit-exact twin of the q15 layers.
  *
  * Details the contract below leaves open, as implemented (src/dense.c,
- * conv2d.c, pool.c, activation.c):
+ * conv2d.c, conv2d_q15.c, pool.c, activation.c):
  *  - Window layers (conv2d, pools) read circnn_window_t as given: any
  *    kernel, stride and padding that fit its fields (CIRCNN_MAX_KERNEL and
  *    CIRCNN_MAX_STRIDE bound circnn_window_geometry and models, not these

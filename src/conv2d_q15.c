@@ -1,0 +1,360 @@
+/*
+ * Conv2d with a dense kernel, q15 (contract: circnn/layers.h).
+ *
+ * circnn_conv2d_q15_reference is the plain kernel: per output pixel the
+ * int64 sums of 16 output channels at a time, then circnn_requant_q15.
+ * circnn_conv2d_q15 computes the same exact sums and, where the output
+ * stage's shifted form applies (requant_q15.h: each accumulator starts at
+ * the bias term C, one shift and one saturation at the end), with these
+ * kernels; otherwise it calls the reference:
+ *  - one input channel (first layers), at most 16 taps: the taps of each
+ *    output pixel are gathered once (zeros outside the input) into pairs,
+ *    each output channel's weights are packed once per call into pairs of
+ *    taps, and every output is C plus one dual multiply-accumulate per pair
+ *    of taps (SMLALD with the DSP extension; two int32 products summed
+ *    exactly and added to the int64 elsewhere);
+ *  - more input channels, with the DSP extension: four output channels a
+ *    step, the weights of two of them one word (SMLALBB and SMLALTB against
+ *    one input value).
+ */
+#include "circnn/layers.h"
+#include "conv2d_q15.h"
+#include "dsp_q15.h"
+#include "fixed_point.h"
+#include "requant_q15.h"
+#include "window_taps.h"
+
+/* Output channels accumulated together by the reference (int64 on the stack). */
+#define REF_CHUNK 16u
+/* The one-channel kernel: pairs of taps, and output channels whose weight
+ * pairs and bias terms sit on the stack (CHUNK * (4 MAX_PAIRS + 12) bytes). */
+#define ONE_MAX_PAIRS 8u
+#if CIRCNN_DSP
+#define ONE_CHUNK 16u
+#else
+#define ONE_CHUNK 8u   /* small stacks (the micro:bit's is 2 KB) */
+#endif
+
+void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c;
+    const uint32_t out_h = g->out_h, out_w = g->out_w, out_c = g->out_c;
+    const uint32_t kw = g->kernel_w, stride = g->stride;
+    int64_t acc[REF_CHUNK];
+    for (uint32_t oy = 0; oy < out_h; oy++) {
+        uint32_t a0, a1;
+        circnn_window_taps(oy, stride, g->pad_top, g->kernel_h, in_h, &a0, &a1);
+        for (uint32_t ox = 0; ox < out_w; ox++) {
+            uint32_t b0, b1;
+            circnn_window_taps(ox, stride, g->pad_left, kw, in_w, &b0, &b1);
+            int16_t *yp = y + ((size_t)oy * out_w + ox) * out_c;
+            for (uint32_t c0 = 0; c0 < out_c; c0 += REF_CHUNK) {
+                const uint32_t cn = out_c - c0 < REF_CHUNK ? out_c - c0 : REF_CHUNK;
+                for (uint32_t j = 0; j < cn; j++) acc[j] = 0;
+                for (uint32_t a = a0; a < a1; a++) {
+                    const uint32_t iy = oy * stride + a - g->pad_top;
+                    for (uint32_t b = b0; b < b1; b++) {
+                        const uint32_t ix = ox * stride + b - g->pad_left;
+                        const int16_t *xp = x + ((size_t)iy * in_w + ix) * in_c;
+                        const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
+                        for (uint32_t ci = 0; ci < in_c; ci++, wp += out_c) {
+                            const int32_t xv = xp[ci];
+                            for (uint32_t j = 0; j < cn; j++) acc[j] += (int32_t)wp[j] * xv;
+                        }
+                    }
+                }
+                for (uint32_t j = 0; j < cn; j++) {
+                    const int32_t bias = layer->bias ? layer->bias[c0 + j] : 0;
+                    int16_t v = circnn_requant_q15(acc[j], layer->weight_exp, bias);
+                    if (layer->relu && v < 0) v = 0;
+                    yp[c0 + j] = v;
+                }
+            }
+        }
+    }
+}
+
+/* acc + the two products of a pair of taps (bottom, top halves), exact. */
+static inline int64_t mac_pair(int64_t acc, uint32_t x, uint32_t w)
+{
+#if CIRCNN_DSP
+    return circnn_smlald(x, w, acc);
+#else
+    /* Each product is in [-2^30 + 2^15, 2^30]: the negated sum fits int32. */
+    int32_t p0 = circnn_pair_bottom(x) * circnn_pair_bottom(w);
+    int32_t p1 = circnn_pair_top(x) * circnn_pair_top(w);
+    return acc - (int64_t)(-p0 - p1);
+#endif
+}
+
+/* The output stage of one accumulator (started at C): shift, saturate, ReLU. */
+CIRCNN_ALWAYS_INLINE int16_t finish(int64_t acc, int32_t s, int high, int relu)
+{
+    return circnn_requant_saturate(circnn_requant_shifted(acc, s, high), relu);
+}
+
+/* The taps of output pixel (oy, ox) as np pairs: tap t = a kw + b in half
+ * t % 2 of pair t / 2, zero outside the input and past the last tap. */
+static void gather_taps(const circnn_window_t *g, const int16_t *x, uint32_t oy, uint32_t ox, uint32_t np,
+                        uint32_t *pairs)
+{
+    int16_t v[2 * ONE_MAX_PAIRS];
+    uint32_t a0, a1, b0, b1, t = 0;
+    const uint32_t kh = g->kernel_h, kw = g->kernel_w, in_w = g->in_w;
+    circnn_window_taps(oy, g->stride, g->pad_top, kh, g->in_h, &a0, &a1);
+    circnn_window_taps(ox, g->stride, g->pad_left, kw, in_w, &b0, &b1);
+    const uint32_t ix = ox * g->stride - g->pad_left;   /* modulo 2^32: only taps inside are read */
+    if (np == 5 && kw == 3 && a0 == 0 && a1 == 3 && b0 == 0 && b1 == 3) {   /* 3 x 3 inside the input */
+        const int16_t *r0 = x + (size_t)(oy * g->stride - g->pad_top) * in_w + ix, *r1 = r0 + in_w, *r2 = r1 + in_w;
+        pairs[0] = circnn_load_pair(r0), pairs[1] = circnn_pair(r0[2], r1[0]), pairs[2] = circnn_load_pair(r1 + 1);
+        pairs[3] = circnn_load_pair(r2), pairs[4] = (uint16_t)r2[2];
+        return;
+    }
+    for (uint32_t a = 0; a < kh; a++) {
+        if (a < a0 || a >= a1) {
+            for (uint32_t b = 0; b < kw; b++) v[t++] = 0;
+            continue;
+        }
+        const int16_t *row = x + (size_t)(oy * g->stride + a - g->pad_top) * in_w;
+        for (uint32_t b = 0; b < kw; b++, t++) v[t] = (b >= b0 && b < b1) ? row[ix + b] : (int16_t)0;
+    }
+    for (; t < 2 * np; t++) v[t] = 0;
+    for (uint32_t r = 0; r < np; r++) pairs[r] = circnn_pair(v[2 * r], v[2 * r + 1]);
+}
+
+/* The outputs of one pixel, one input channel: output channel j is C_j
+ * (int64 words rec[0], rec[1]) plus np pairs of products (weights rec[2..]),
+ * rec advancing by np + 3 words (the last: the shift, below).  np is a
+ * constant where inlined. */
+CIRCNN_ALWAYS_INLINE void pixel_outputs(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, uint32_t np,
+                                        int32_t s, int high, int relu)
+{
+    for (const int16_t *end = y + cn; y != end; y++, rec += np + 3) {
+        int64_t acc = (int64_t)(((uint64_t)rec[1] << 32) | rec[0]);
+        for (uint32_t r = 0; r < np; r++) acc = mac_pair(acc, xp[r], rec[2 + r]);
+        *y = finish(acc, s, high, relu);
+    }
+}
+
+#if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
+/* 3 x 3 on the cores: ARMv7E-M assembly, 16 instructions an output (14 when
+ * s >= 32): the record's C and weights by LDRD, the shift's second operand
+ * from its last word (32 - s, or s - 32), the pixel's five pairs and s in
+ * registers.  The same operations as pixel_outputs. */
+#define OUTPUTS5_ASM(SHIFT, SAT)                                                                                 \
+    __asm__ volatile("1:\n\t"                                                                                     \
+                     "ldrd    %[al], %[ah], [%[rec]], #32\n\t"                                                    \
+                     "ldrd    %[wa], %[wb], [%[rec], #-24]\n\t"                                                   \
+                     "smlald  %[al], %[ah], %[x0], %[wa]\n\t"                                                     \
+                     "smlald  %[al], %[ah], %[x1], %[wb]\n\t"                                                     \
+                     "ldrd    %[wa], %[wb], [%[rec], #-16]\n\t"                                                   \
+                     "smlald  %[al], %[ah], %[x2], %[wa]\n\t"                                                     \
+                     "smlald  %[al], %[ah], %[x3], %[wb]\n\t"                                                     \
+                     "ldrd    %[wa], %[wb], [%[rec], #-8]\n\t"                                                    \
+                     "smlald  %[al], %[ah], %[x4], %[wa]\n\t"                                                     \
+                     SHIFT SAT                                                                                     \
+                     "strh    %[al], [%[y]], #2\n\t"                                                              \
+                     "cmp     %[y], %[ye]\n\t"                                                                    \
+                     "bne     1b\n\t"                                                                             \
+                     : [al] "=&r"(al), [ah] "=&r"(ah), [wa] "=&r"(wa), [wb] "=&r"(wb), [rec] "+r"(rec), [y] "+r"(y) \
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [ye] "r"(ye),       \
+                       [s] "r"(s)                                                                                   \
+                     : "cc", "memory")
+#define SHIFT_HIGH "asr     %[al], %[ah], %[wb]\n\t"
+#define SHIFT_LOW "lsl     %[ah], %[ah], %[wb]\n\t" "lsr     %[al], %[al], %[s]\n\t" "orr     %[al], %[al], %[ah]\n\t"
+#define SAT_RELU "usat    %[al], #15, %[al]\n\t"
+#define SAT_PLAIN "ssat    %[al], #16, %[al]\n\t"
+
+CIRCNN_ALWAYS_INLINE void pixel_outputs5(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, int32_t s,
+                                         int high, int relu)
+{
+    const uint32_t x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3], x4 = xp[4];
+    const int16_t *ye = y + cn;
+    uint32_t al, ah, wa, wb;
+    if (high && relu)
+        OUTPUTS5_ASM(SHIFT_HIGH, SAT_RELU);
+    else if (high)
+        OUTPUTS5_ASM(SHIFT_HIGH, SAT_PLAIN);
+    else if (relu)
+        OUTPUTS5_ASM(SHIFT_LOW, SAT_RELU);
+    else
+        OUTPUTS5_ASM(SHIFT_LOW, SAT_PLAIN);
+}
+#else
+CIRCNN_ALWAYS_INLINE void pixel_outputs5(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, int32_t s,
+                                         int high, int relu)
+{
+    pixel_outputs(xp, rec, y, cn, 5, s, high, relu);
+}
+#endif
+
+/* pixel_outputs for 3 x 3 kernels and for the others, with few values live
+ * around the loop (not inlined into the loops over pixels). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+#define PIXEL_OUTPUTS(name, high, relu)                                                                          \
+    static NOINLINE void name(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, uint32_t np,      \
+                              int32_t s)                                                                           \
+    {                                                                                                              \
+        if (np == 5)                                                                                               \
+            pixel_outputs5(xp, rec, y, cn, s, high, relu);                                                         \
+        else                                                                                                       \
+            pixel_outputs(xp, rec, y, cn, np, s, high, relu);                                                      \
+    }
+PIXEL_OUTPUTS(pixel_outputs_00, 0, 0)
+PIXEL_OUTPUTS(pixel_outputs_01, 0, 1)
+PIXEL_OUTPUTS(pixel_outputs_10, 1, 0)
+PIXEL_OUTPUTS(pixel_outputs_11, 1, 1)
+
+/* One input channel, output channels [c0, c0 + cn); np pairs of taps. */
+static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, uint32_t c0,
+                              uint32_t cn, int32_t s, uint32_t np)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t out_c = g->out_c, taps = (uint32_t)g->kernel_h * g->kernel_w;
+    const int high = s >= 32, relu = layer->relu != 0;
+    void (*outputs)(const uint32_t *, const uint32_t *, int16_t *, uint32_t, uint32_t, int32_t) =
+        high ? (relu ? pixel_outputs_11 : pixel_outputs_10) : (relu ? pixel_outputs_01 : pixel_outputs_00);
+    uint32_t rec[ONE_CHUNK * (ONE_MAX_PAIRS + 3)], xp[ONE_MAX_PAIRS];
+    uint32_t *rj = rec;
+    for (uint32_t j = 0; j < cn; j++, rj += np + 3) {
+        const int16_t *w = layer->weight + c0 + j;
+        const uint64_t start = (uint64_t)circnn_requant_offset(layer->bias ? layer->bias[c0 + j] : 0, s);
+        rj[0] = (uint32_t)start, rj[1] = (uint32_t)(start >> 32);
+        for (uint32_t r = 0; r < np; r++) {
+            const uint32_t t = 2 * r;
+            rj[2 + r] = circnn_pair(w[(size_t)t * out_c], t + 1 < taps ? w[(size_t)(t + 1) * out_c] : 0);
+        }
+        rj[2 + np] = (uint32_t)(high ? s - 32 : 32 - s);
+    }
+    int16_t *yp = y + c0;
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
+            gather_taps(g, x, oy, ox, np, xp);
+            outputs(xp, rec, yp, cn, np, s);
+        }
+    }
+}
+
+static void one_channel(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
+{
+    const uint32_t out_c = layer->g.out_c;
+    const uint32_t np = ((uint32_t)layer->g.kernel_h * layer->g.kernel_w + 1u) / 2u;
+    for (uint32_t c0 = 0; c0 < out_c; c0 += ONE_CHUNK)
+        one_channel_chunk(layer, x, y, c0, out_c - c0 < ONE_CHUNK ? out_c - c0 : ONE_CHUNK, s, np);
+}
+
+#if CIRCNN_DSP
+/* Four output channels [c0, c0 + 4) of one output pixel, several input
+ * channels: per tap and input channel one input value against two words of
+ * weights. */
+CIRCNN_ALWAYS_INLINE void four_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *yp,
+                                        uint32_t oy, uint32_t ox, uint32_t c0, int32_t s, int high, int relu)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w;
+    uint32_t a0, a1, b0, b1;
+    circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
+    circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
+    int64_t acc0, acc1, acc2, acc3;
+    if (layer->bias) {
+        acc0 = circnn_requant_offset(layer->bias[c0], s), acc1 = circnn_requant_offset(layer->bias[c0 + 1], s);
+        acc2 = circnn_requant_offset(layer->bias[c0 + 2], s), acc3 = circnn_requant_offset(layer->bias[c0 + 3], s);
+    } else {
+        acc0 = acc1 = acc2 = acc3 = circnn_requant_offset(0, s);
+    }
+    for (uint32_t a = a0; a < a1; a++) {
+        const uint32_t iy = oy * g->stride + a - g->pad_top;
+        for (uint32_t b = b0; b < b1; b++) {
+            const uint32_t ix = ox * g->stride + b - g->pad_left;
+            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c, *xe = xp + in_c;
+            const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
+            for (; xp != xe; xp++, wp += out_c) {
+                const int32_t xv = *xp;
+                const uint32_t w01 = circnn_load_pair(wp), w23 = circnn_load_pair(wp + 2);
+                acc0 += (int64_t)(circnn_pair_bottom(w01) * xv);
+                acc1 += (int64_t)(circnn_pair_top(w01) * xv);
+                acc2 += (int64_t)(circnn_pair_bottom(w23) * xv);
+                acc3 += (int64_t)(circnn_pair_top(w23) * xv);
+            }
+        }
+    }
+    yp[c0] = finish(acc0, s, high, relu);
+    yp[c0 + 1] = finish(acc1, s, high, relu);
+    yp[c0 + 2] = finish(acc2, s, high, relu);
+    yp[c0 + 3] = finish(acc3, s, high, relu);
+}
+
+/* Output channel c of one output pixel alone (the channels after the last
+ * multiple of four). */
+static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint32_t oy, uint32_t ox, uint32_t c,
+                       int64_t acc)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w;
+    uint32_t a0, a1, b0, b1;
+    circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
+    circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
+    for (uint32_t a = a0; a < a1; a++) {
+        const uint32_t iy = oy * g->stride + a - g->pad_top;
+        for (uint32_t b = b0; b < b1; b++) {
+            const uint32_t ix = ox * g->stride + b - g->pad_left;
+            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c;
+            const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c;
+            for (uint32_t ci = 0; ci < in_c; ci++, wp += out_c) acc += (int64_t)((int32_t)*wp * xp[ci]);
+        }
+    }
+    return acc;
+}
+
+CIRCNN_ALWAYS_INLINE void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s,
+                                        int high, int relu)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t out_c = g->out_c, head = out_c & ~3u;
+    int16_t *yp = y;
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
+            for (uint32_t c0 = 0; c0 < head; c0 += 4) four_channels(layer, x, yp, oy, ox, c0, s, high, relu);
+            for (uint32_t c = head; c < out_c; c++) {
+                int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
+                yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
+            }
+        }
+    }
+}
+#endif
+
+#if CIRCNN_DSP
+/* The kernel for several input channels, for one combination of the
+ * shift's range and the ReLU. */
+static void many_channels_any(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
+{
+    if (s >= 32)
+        layer->relu ? many_channels(layer, x, y, s, 1, 1) : many_channels(layer, x, y, s, 1, 0);
+    else
+        layer->relu ? many_channels(layer, x, y, s, 0, 1) : many_channels(layer, x, y, s, 0, 0);
+}
+#endif
+
+void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t taps = (uint32_t)g->kernel_h * g->kernel_w;
+    const int32_t s = circnn_requant_shift(layer->weight_exp, (uint64_t)taps * g->in_c);
+    if (s != 0 && g->in_c == 1 && taps <= 2 * ONE_MAX_PAIRS) {
+        one_channel(layer, x, y, s);
+        return;
+    }
+#if CIRCNN_DSP
+    if (s != 0 && g->in_c > 1) {
+        many_channels_any(layer, x, y, s);
+        return;
+    }
+#endif
+    circnn_conv2d_q15_reference(layer, x, y);
+}
