@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from circnn import circulant, conv_kernels, fixed_conv, kernels
+from circnn import circulant, conv_kernels, fixed_conv, kernels, quantization
 from circnn._native import ffi, lib
 from circnn.window import window_geometry
 from conftest import snr_db
@@ -113,7 +113,7 @@ def quantized_case(rng, k, kh=3, kw=3, in_c=48, out_c=40, hw=(10, 12), in_frac=1
     s = rng.uniform(0.5, 2.0, out_c)
     x = rng.uniform(-1.0, 1.0, size=(2,) + hw + (in_c,)) * 0.9 * 2.0 ** (15 - in_frac)
     y = circulant.bc_conv2d_reference(w, x, out_c, stride, padding, b, s)
-    out_frac = kernels._frac_bits(float(np.abs(y).max()))
+    out_frac = quantization.frac_bits(float(np.abs(y).max()), kernels.HEADROOM_BITS)
     weight, weight_exp, qbias, qscale, scale_exp = conv_kernels.quantize_bc_conv2d(w, in_frac, out_frac, b, s)
     xq = kernels.fixed.quantize(x, in_frac)
     geo = window_geometry(hw[0], hw[1], kh, kw, stride, padding)

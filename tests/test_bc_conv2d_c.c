@@ -308,7 +308,7 @@ static double run_q15(const shape_t *s, uint32_t seed, int saturate)
         if (sd[c] > smax) smax = sd[c];
     }
     conv_ref(&L, xd, sd, bd, ref);
-    /* Output scale from the data, half a bit of headroom (kernels._frac_bits). */
+    /* Output scale from the data, one bit of headroom (quantization.frac_bits, kernels.HEADROOM_BITS). */
     int out_frac = saturate ? 10 : ilog2(16383.0 / max_abs(ref, ny));
     /* Spectra times 2^(out_frac - in_frac), one exponent; scale one exponent. */
     double wmax = max_abs(L.spec, L.count) * ldexp(1.0, out_frac - in_frac);

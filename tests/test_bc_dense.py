@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from circnn import circulant, fixed, kernels
+from circnn import circulant, fixed, kernels, quantization
 from conftest import snr_db
 
 SHAPES = [  # (out m, in n, k)
@@ -47,7 +47,7 @@ def quantized_layer(rng, m, n, k, in_frac=12):
     w, b = random_layer(rng, m, n, k)
     x = rng.uniform(-1.0, 1.0, size=(4, n)) * 0.9 * 2.0 ** (15 - in_frac)
     y = circulant.matvec(w, x, m, b)
-    out_frac = kernels._frac_bits(float(np.abs(y).max()))
+    out_frac = quantization.frac_bits(float(np.abs(y).max()), kernels.HEADROOM_BITS)
     weight, weight_exp, qbias = kernels.quantize_bc_dense(w, in_frac, out_frac, b)
     xq = fixed.quantize(x, in_frac)
     return w, b, xq, in_frac, out_frac, weight, weight_exp, qbias

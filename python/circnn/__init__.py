@@ -6,6 +6,8 @@ Modules, in the order data flows through them:
     layers      the layers, with their float64 reference forward pass
     model       Model: a network of layers
     export      lowering, calibration, q15 quantization -> ExportedModel (exported)
+    quantization
+                power-of-two scales, int16 mantissas, int32 biases (export and the kernels)
     blob        the model format (documented in include/circnn/model.h)
     fixed, fixed_layers, fixed_conv, simulate
                 the bit-exact numpy twins of the q15 C code

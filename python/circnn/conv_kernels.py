@@ -17,11 +17,10 @@
 Anything the C could not take (dtype, shape, block size, geometry, strides)
 raises TypeError or ValueError here; it never reaches the C.
 """
-import math
-
 import numpy as np
 
 from . import circulant, fixed, kernels
+from . import quantization as Q
 from ._native import ffi, lib
 from .window import MAX_DIM, MAX_KERNEL, MAX_STRIDE, window_geometry
 
@@ -131,11 +130,6 @@ def bc_conv2d_q15(weight, weight_exp, x, out_channels, stride, pad_top, pad_left
     return y[0] if single else y
 
 
-def _power_of_two_exp(largest):
-    """Smallest e with largest * 2^-e <= 32767 (0 for 0)."""
-    return math.ceil(math.log2(largest / 32767.0)) if largest > 0 else 0
-
-
 def quantize_bc_conv2d(w, in_frac, out_frac, bias=None, scale=None):
     """Float layer -> q15 arrays for bc_conv2d_q15, for activations x = x_int / 2^in_frac
     and y = y_int / 2^out_frac.
@@ -145,9 +139,7 @@ def quantize_bc_conv2d(w, in_frac, out_frac, bias=None, scale=None):
     weight, weight_exp, qbias = kernels.quantize_bc_dense(w, in_frac, out_frac, bias)
     qscale, scale_exp = None, 0
     if scale is not None:
-        scale = np.asarray(scale, dtype=np.float64)
-        scale_exp = _power_of_two_exp(float(np.abs(scale).max()))
-        qscale = fixed.quantize(scale * 2.0 ** -scale_exp, 0)
+        qscale, scale_exp = Q.mantissas(scale)
     return np.ascontiguousarray(weight), weight_exp, qbias, qscale, scale_exp
 
 
@@ -222,8 +214,8 @@ def bc_conv2d(w, x, out_channels, kernel_size, block_size, stride=1, padding="sa
         y = y.astype(np.float64)
         return y[0] if single else y
     reference = circulant.bc_conv2d_reference(w, images, m, stride, padding, bias, scale)
-    in_frac = kernels._frac_bits(float(np.abs(images).max()))
-    out_frac = kernels._frac_bits(float(np.abs(reference).max()))
+    in_frac = Q.frac_bits(float(np.abs(images).max()), kernels.HEADROOM_BITS)
+    out_frac = Q.frac_bits(float(np.abs(reference).max()), kernels.HEADROOM_BITS)
     weight, weight_exp, qbias, qscale, scale_exp = quantize_bc_conv2d(w, in_frac, out_frac, bias, scale)
     xq = np.ascontiguousarray(fixed.quantize(images, in_frac))
     y = bc_conv2d_q15(weight, weight_exp, xq, m, stride, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w,

@@ -2,13 +2,12 @@
 normalisation folded, ReLU fused), calibration and q15 quantization, the
 blob, and the ExportedModel that simulates, saves and writes headers.
 """
-import math
 
 import numpy as np
 
 from . import blob as B
-from . import fixed
 from . import layers as L
+from . import quantization as Q
 from ._native import lib
 from .simulate import float_op
 from .window import window_geometry
@@ -117,31 +116,15 @@ def _fold_batchnorm(prev, bn, index):
 # ---------------------------------------------------------------------------
 # Quantization
 
-def frac_bits(largest):
-    """The largest power-of-two scale 2^f with largest * 2^f <= 32767."""
-    if largest <= 0:
-        return 15
-    return int(math.floor(math.log2(32767.0 / largest)))
-
-
-def _mantissas(values):
-    """Float array -> (int16 mantissas, exponent) with |mantissa| <= 32767."""
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    exp = math.ceil(math.log2(largest / 32767.0)) if largest > 0 else 0
-    mant = np.floor(values * 2.0 ** -exp + 0.5)
-    return np.clip(mant, -32767, 32767).astype(np.int16), exp
-
-
 def _quantize_op(op, f_in, f_out):
     e = op.extra
     op.out_frac = f_out
     if op.type not in B.WEIGHTED:
         return
-    op.weight, op.weight_exp = _mantissas(e["float"] * 2.0 ** (f_out - f_in))
-    bias = np.floor(e["bias"] * 2.0 ** (f_out + fixed.BIAS_FRAC_BITS) + 0.5)
-    op.bias = np.clip(bias, -2 ** 31, 2 ** 31 - 1).astype(np.int32) if np.any(e["bias"]) else None
+    op.weight, op.weight_exp = Q.weights(e["float"], f_in, f_out)
+    op.bias = Q.bias(e["bias"], f_out) if np.any(e["bias"]) else None
     if "scale" in e:
-        op.scale, op.scale_exp = _mantissas(e["scale"])
+        op.scale, op.scale_exp = Q.mantissas(e["scale"])
     for name, value in (("weight", op.weight_exp), ("scale", op.scale_exp)):
         if abs(value) > B.MAX_EXPONENT:
             raise ExportError(f"{_where(op)}: {name} exponent {value} is out of range; are the weights or "
@@ -221,10 +204,10 @@ def export(model, dtype, calibration_x=None, batch_size=256):
                 e = op.extra
                 v = float_op(op, v, e.get("float"), e.get("bias"), e.get("scale"))
                 largest[i + 1] = max(largest[i + 1], float(np.abs(v).max()))
-        fracs = [frac_bits(largest[0])]
+        fracs = [Q.frac_bits(largest[0])]
         for i, op in enumerate(ops):
             # Only weighted layers rescale; the others keep their input's scale.
-            fracs.append(frac_bits(largest[i + 1]) if op.type in B.WEIGHTED else fracs[-1])
+            fracs.append(Q.frac_bits(largest[i + 1]) if op.type in B.WEIGHTED else fracs[-1])
             if op.type == B.ARGMAX:
                 fracs[-1] = 0
         for i, op in enumerate(ops):

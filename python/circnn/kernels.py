@@ -17,11 +17,10 @@ circnn.fixed has numpy twins of these that are bit-exact with them.
 Anything the C could not take (wrong dtype, shape, block size, strides)
 raises TypeError or ValueError here; it never reaches the C.
 """
-import math
-
 import numpy as np
 
 from . import circulant, fixed
+from . import quantization as Q
 from ._native import ffi, lib
 
 DTYPES = ("f32", "q15")
@@ -118,10 +117,7 @@ def rfft(x, dtype="f32"):
 
 def _spectrum_to_q15(packed):
     """Packed float spectra (B, n) -> int16 mantissas and one exponent per row."""
-    largest = np.abs(packed).max(axis=1)
-    exps = np.array([math.ceil(math.log2(v / 32767.0)) if v > 0 else 0 for v in largest], dtype=np.int64)
-    mant = fixed.sat16(np.floor(packed * np.exp2(-exps.astype(np.float64))[:, None] + 0.5))
-    return mant.astype(np.int16), exps
+    return Q.mantissas(packed, axis=-1)
 
 
 def irfft(spectrum, dtype="f32"):
@@ -196,24 +192,15 @@ def bc_dense_q15(weight, weight_exp, x, out_features, bias=None, relu=False):
     return y.reshape(x.shape[:-1] + (m,))
 
 
-def _frac_bits(largest):
-    """Largest power-of-two scale that keeps `largest` within int16 (half a bit of headroom)."""
-    if largest <= 0:
-        return 15
-    return int(math.floor(math.log2(16383.0 / largest)))
+# The wrappers choose the output scale from the float result: one bit of headroom.
+HEADROOM_BITS = 1
 
 
 def quantize_bc_dense(w, in_frac, out_frac, bias=None):
     """Float layer -> q15 arrays for bc_dense_q15, for activations x = x_int / 2^in_frac
     and y = y_int / 2^out_frac.  Returns (weight int16, weight_exp, bias int32 or None)."""
-    spectrum = circulant.to_spectrum(w) * 2.0 ** (out_frac - in_frac)
-    largest = float(np.abs(spectrum).max())
-    weight_exp = math.ceil(math.log2(largest / 32767.0)) if largest > 0 else 0
-    weight = fixed.quantize(spectrum * 2.0 ** -weight_exp, 0)
-    qbias = None
-    if bias is not None:
-        scaled = np.floor(np.asarray(bias, dtype=np.float64) * 2.0 ** (out_frac + fixed.BIAS_FRAC_BITS) + 0.5)
-        qbias = np.clip(scaled, -2 ** 31, 2 ** 31 - 1).astype(np.int32)
+    weight, weight_exp = Q.weights(circulant.to_spectrum(w), in_frac, out_frac)
+    qbias = None if bias is None else Q.bias(bias, out_frac)
     return weight, weight_exp, qbias
 
 
@@ -252,8 +239,8 @@ def bc_dense(w, x, out_features, bias=None, relu=False, dtype="f32"):
             lib.circnn_bc_dense_f32(layer, _ptr("float[]", rows[b]), _wptr("float[]", y[b]), sp)
         return y.astype(np.float64).reshape(lead + (m,))
     reference = circulant.matvec(w, rows.astype(np.float64), m, bias)
-    in_frac = _frac_bits(float(np.abs(rows).max()))
-    out_frac = _frac_bits(float(np.abs(reference).max()))
+    in_frac = Q.frac_bits(float(np.abs(rows).max()), HEADROOM_BITS)
+    out_frac = Q.frac_bits(float(np.abs(reference).max()), HEADROOM_BITS)
     weight, weight_exp, qbias = quantize_bc_dense(w, in_frac, out_frac, bias)
     y = bc_dense_q15(weight, weight_exp, fixed.quantize(rows, in_frac), m, qbias, relu)
     return (y.astype(np.float64) * 2.0 ** -out_frac).reshape(lead + (m,))
