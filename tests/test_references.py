@@ -8,8 +8,8 @@ folder, a path that ends one of the repository's files (circnn/model.h is
 include/circnn/model.h), or a bare file name that some file of the
 repository has; a meson-configured file (version.h.in) counts for the file
 it becomes.  Headers that circnn itself generated are not scanned.  The
-names that circnn's tools write (outputs, not sources) are listed in
-WRITTEN with what writes them, and each must still be cited.
+names that circnn's tools write (outputs, not sources) and placeholders are
+listed in WRITTEN with what they are, and each must still be cited.
 """
 import ast
 import io
@@ -25,7 +25,7 @@ SKIP = ("__pycache__",)
 EXTENSIONS = "c|h|py|md|json|ini|ld|toml|in|txt|sh|S|png|circ|build|npz|elf"
 TOKEN = re.compile(r"(?<![\w./-])((?:\.\.?/)*[\w-]+(?:/[\w.-]+)*\.(?:%s))(?![\w/-])" % EXTENSIONS)
 
-# Files that do not exist in the repository because a tool writes them.
+# Names that are no files of the repository: what a tool writes, or a placeholder.
 WRITTEN = {
     "model.circ": "circnn save / circnn train -o (README examples)",
     "circnn-demo/model.circ": "circnn demo",
@@ -45,6 +45,8 @@ WRITTEN = {
     "counts.txt": "the QEMU plugin targets/qemu_plugin/insncount.c",
     "quick.json": "benchmarks/accuracy.py --quick",
     "main.c": "tests/test_readme.py (a firmware-like project in a temporary folder)",
+    "conv_vectors.h": "tests/test_conv_firmware.py",
+    "SEED.circ": "a placeholder in the usage line of tests/fuzz/fuzz_replay.c",
     "OUT.c": "tools/gen_cffi.py (its output argument)",
     "qemu-plugin.h": "QEMU's own header, which Debian does not ship",
 }
@@ -151,20 +153,43 @@ def test_the_scan_finds_what_it_should_and_nothing_else(tmp_path):
     assert used == {"OUT.c"}
 
 
+C_WORDS = {"if", "for", "while", "switch", "return", "sizeof", "defined"}
+
+
 def declared_functions(header_text):
-    return set(re.findall(r"\b(circnn_\w+)\s*\(", re.sub(r"/\*.*?\*/", " ", header_text, flags=re.S)))
+    """The names a header declares or defines as functions (comments left out)."""
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", " ", header_text, flags=re.S)
+    return set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", code)) - C_WORDS
 
 
 def defined_functions(source_text):
-    return set(re.findall(r"^[\w ]*\b(circnn_\w+)\s*\([^;]*$", source_text, flags=re.M))
+    """The functions a .c file defines (a name and its parameters at the start of a line, no semicolon)."""
+    return set(re.findall(r"^[A-Za-z_][\w \*]*?\b([A-Za-z_]\w*)\s*\([^;]*$", source_text, flags=re.M)) - C_WORDS
+
+
+def cited_contracts(source_text):
+    """The headers a source names as its contract: "(contract: circnn/layers.h)", "(contract and steps: ...)"."""
+    comments = " ".join(re.findall(r"/\*.*?\*/", source_text, flags=re.S))
+    return re.findall(r"contract(?: and steps)?:\s*(?:\*\s*)*([\w/]+\.h)", comments)
 
 
 @pytest.mark.parametrize("source", sorted(f for f in os.listdir(os.path.join(ROOT, "src")) if f.endswith(".c")))
 def test_a_contract_cited_by_a_source_declares_its_functions(source):
     with open(os.path.join(ROOT, "src", source), encoding="utf-8") as f:
         text = f.read()
-    for header in re.findall(r"contract:\s*(circnn/\w+\.h)", text):
-        with open(os.path.join(ROOT, "include", header), encoding="utf-8") as f:
+    for header in cited_contracts(text):
+        folder = "include" if header.startswith("circnn/") else "src"
+        with open(os.path.join(ROOT, folder, header), encoding="utf-8") as f:
             declared = declared_functions(f.read())
         assert declared & defined_functions(text), f"{source} cites {header} for its contract, which declares " \
                                                    f"none of its functions"
+
+
+def test_the_contract_check_sees_a_wrong_header():
+    source = "/* The one q15 output stage (contract:\n * circnn/layers.h). */\nint16_t circnn_requant_q15(int64_t v)\n{\n}\n"
+    assert cited_contracts(source) == ["circnn/layers.h"]
+    assert defined_functions(source) == {"circnn_requant_q15"}
+    with open(os.path.join(ROOT, "include", "circnn", "layers.h"), encoding="utf-8") as f:
+        assert "circnn_requant_q15" not in declared_functions(f.read())
+    with open(os.path.join(ROOT, "include", "circnn", "q15.h"), encoding="utf-8") as f:
+        assert "circnn_requant_q15" in declared_functions(f.read())
