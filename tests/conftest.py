@@ -30,9 +30,10 @@ def cortex_m_tools(tmp_path_factory):
     os.environ["CIRCNN_CACHE"] = str(tmp_path_factory.mktemp("circnn-cache"))
 
 
+@pytest.hookimpl(tryfirst=True)       # before -m deselects
 def pytest_collection_modifyitems(config, items):
-    """A test that needs the Cortex-M tools is in the firmware tier (pyproject.toml)."""
-    unmarked = [item.nodeid for item in items
-                if "cortex_m_tools" in getattr(item, "fixturenames", ()) and item.get_closest_marker("firmware") is None]
-    if unmarked:
-        raise pytest.UsageError("tests that use cortex_m_tools must be marked firmware: " + ", ".join(unmarked))
+    """A test that needs the Cortex-M tools is in the firmware tier (pyproject.toml),
+    marked or not."""
+    for item in items:
+        if "cortex_m_tools" in getattr(item, "fixturenames", ()) and item.get_closest_marker("firmware") is None:
+            item.add_marker(pytest.mark.firmware)
