@@ -14,13 +14,15 @@ static uint64_t count3(const uint32_t s[3]) { return (uint64_t)s[0] * s[1] * s[2
 static int is_window(uint32_t type)
 {
     return type == CIRCNN_LAYER_CONV2D || type == CIRCNN_LAYER_BC_CONV2D ||
-           type == CIRCNN_LAYER_MAXPOOL2D || type == CIRCNN_LAYER_AVGPOOL2D;
+           type == CIRCNN_LAYER_MAXPOOL2D || type == CIRCNN_LAYER_AVGPOOL2D ||
+           type == CIRCNN_LAYER_DEPTHWISE_CONV2D;
 }
 
 static int has_weights(uint32_t type)
 {
     return type == CIRCNN_LAYER_DENSE || type == CIRCNN_LAYER_BC_DENSE ||
-           type == CIRCNN_LAYER_CONV2D || type == CIRCNN_LAYER_BC_CONV2D;
+           type == CIRCNN_LAYER_CONV2D || type == CIRCNN_LAYER_BC_CONV2D ||
+           type == CIRCNN_LAYER_DEPTHWISE_CONV2D;
 }
 
 /* A section: absent (0, 0) when allowed, else exactly `expected` bytes,
@@ -49,13 +51,20 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
     return 0;
 }
 
+/* The newest layer type of each format version. */
+static uint32_t last_layer_type(uint32_t version)
+{
+    return version >= 2u ? CIRCNN_LAYER_DEPTHWISE_CONV2D : CIRCNN_LAYER_ARGMAX;
+}
+
 /* Shapes, flags and sections of one layer. */
-static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t table_end, uint32_t total)
+static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t dtype, uint32_t table_end,
+                                   uint32_t total)
 {
     const uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
     uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
-    if (e->type < CIRCNN_LAYER_DENSE || e->type > CIRCNN_LAYER_ARGMAX) return CIRCNN_ERR_LAYER;
+    if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
     if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
         return CIRCNN_ERR_LAYER;
@@ -87,7 +96,8 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t ta
     case CIRCNN_LAYER_CONV2D:
     case CIRCNN_LAYER_BC_CONV2D:
     case CIRCNN_LAYER_MAXPOOL2D:
-    case CIRCNN_LAYER_AVGPOOL2D: {
+    case CIRCNN_LAYER_AVGPOOL2D:
+    case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
         circnn_window_t g = window_of(e);
         circnn_window_t probe = g;
         if (circnn_window_geometry(&probe, (e->flags & FLAG_SAME) ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID) !=
@@ -102,7 +112,9 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t dtype, uint32_t ta
             if (s != CIRCNN_OK) return s;
             weight_count = taps * ((m + k - 1u) / k) * ((n + k - 1u) / k) * k;
         } else if (m != n) {
-            return CIRCNN_ERR_SHAPE;
+            return CIRCNN_ERR_SHAPE;   /* pools and depthwise keep the channels */
+        } else if (e->type == CIRCNN_LAYER_DEPTHWISE_CONV2D) {
+            weight_count = taps * n;
         }
         break;
     }
@@ -151,7 +163,8 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
     if ((uintptr_t)blob % CIRCNN_BLOB_ALIGN != 0) return CIRCNN_ERR_ALIGN;
     if (blob_bytes < CIRCNN_HEADER_BYTES) return CIRCNN_ERR_TRUNCATED;
     if (b[0] != 'C' || b[1] != 'I' || b[2] != 'R' || b[3] != 'C') return CIRCNN_ERR_MAGIC;
-    if (rd16(b + 4) != CIRCNN_FORMAT_VERSION) return CIRCNN_ERR_VERSION;
+    uint32_t version = rd16(b + 4);
+    if (version < CIRCNN_FORMAT_VERSION || version > CIRCNN_FORMAT_VERSION_NEWEST) return CIRCNN_ERR_VERSION;
     if (rd16(b + 6) != CIRCNN_HEADER_BYTES) return CIRCNN_ERR_HEADER;
     uint32_t total = rd32(b + 8);
     if (total > blob_bytes) return CIRCNN_ERR_TRUNCATED;
@@ -181,7 +194,7 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
         read_entry(b + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
         for (int i = 0; i < 3; i++)
             if (e.in[i] != shape[i]) return CIRCNN_ERR_CHAIN;
-        circnn_status_t s = check_layer(&e, dtype, table_end, total);
+        circnn_status_t s = check_layer(&e, version, dtype, table_end, total);
         if (s != CIRCNN_OK) return s;
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
         uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */

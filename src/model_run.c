@@ -50,6 +50,11 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
         circnn_bc_conv2d_f32(&l, x, y, scratch);
         break;
     }
+    case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
+        circnn_depthwise_conv2d_f32_t l = {window_of(e), relu, w, bias};
+        circnn_depthwise_conv2d_f32(&l, x, y);
+        break;
+    }
     case CIRCNN_LAYER_RELU: circnn_relu_f32(x, y, count); break;
     case CIRCNN_LAYER_MAXPOOL2D: {
         circnn_window_t g = window_of(e);
@@ -94,6 +99,11 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
                                     (const int16_t *)section(m, e->scale_off, e->scale_bytes),
                                     e->scale_exp};
         circnn_bc_conv2d_q15(&l, x, y, scratch);
+        break;
+    }
+    case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
+        circnn_depthwise_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
+        circnn_depthwise_conv2d_q15(&l, x, y);
         break;
     }
     case CIRCNN_LAYER_RELU: circnn_relu_q15(x, y, count); break;

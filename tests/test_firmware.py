@@ -83,6 +83,23 @@ def test_cnn_with_every_layer_kind(models, target, tmp_path):
         assert_passed(build_and_run(models["cnn-f32"], target, tmp_path / "f32")[1])
 
 
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+def test_depthwise_separable_model_bit_exact(target, tmp_path):
+    """Depthwise conv2d (format version 2) through the model runtime on the core:
+    q15 against the simulator's bits (the host C engine agrees), f32 on the FPU core."""
+    from test_depthwise import ds_model
+    m = ds_model(seed=6)
+    q = m.quantize(images(m, 64))
+    record, result = build_and_run(q, target, tmp_path / "q15")
+    assert_passed(result)
+    assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
+    assert record["layers"].count("depthwise_conv2d+relu") == 2
+    xq = q.quantize_input(firmware.default_inputs(q))
+    np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+    if target in FPU_TARGETS:
+        assert_passed(build_and_run(m.to_f32(), target, tmp_path / "f32")[1])
+
+
 def test_counts_repeat_exactly(models, tmp_path):
     firmware.build(models["q15"], "cortex-m4f", str(tmp_path))
     a = firmware.run(str(tmp_path))["instructions"]

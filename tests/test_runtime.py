@@ -100,9 +100,10 @@ def patch_entry(data, layer, offset, fmt, value):
 
 
 def test_specific_faults_get_specific_codes(real_blob):
-    data = bytearray(real_blob)
-    data[4] = 2
-    assert name(init(data)[0]) == "CIRCNN_ERR_VERSION"
+    for version in (0, B.FORMAT_VERSION_NEWEST + 1):             # outside the versions this runtime reads
+        data = bytearray(real_blob)
+        data[4] = version
+        assert name(init(data)[0]) == "CIRCNN_ERR_VERSION"
     data = bytearray(real_blob)
     data[0:4] = b"TFL3"
     assert name(init(data)[0]) == "CIRCNN_ERR_MAGIC"

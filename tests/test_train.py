@@ -128,6 +128,9 @@ def _layers(rng):
         (L.BlockCirculantConv2d(4, 8, 3, 4, stride=2, padding="same", seed=rng), (2, 6, 5, 4)),
         (L.BlockCirculantConv2d(5, 3, (2, 3), 2, padding="valid", seed=rng), (2, 4, 5, 5)),
         (L.ReLU(), (2, 4, 3, 2)),
+        (L.DepthwiseConv2d(3, 3, bias=rng.standard_normal(3), seed=rng), (2, 5, 4, 3)),
+        (L.DepthwiseConv2d(4, (3, 2), stride=2, padding="same", seed=rng), (2, 6, 5, 4)),
+        (L.DepthwiseConv2d(2, (2, 3), stride=2, padding="valid", seed=rng), (2, 5, 7, 2)),
         (L.MaxPool2d(2), (2, 4, 6, 3)),
         (L.MaxPool2d(3, 2, padding="same"), (2, 5, 6, 2)),
         (L.MaxPool2d(2, 1), (2, 3, 4, 2)),
@@ -162,7 +165,7 @@ def test_eval_forward_equals_layer_reference(rng, dtype, tol):
 # ---------------------------------------------------------------------------
 # Gradients against finite differences
 
-@pytest.mark.parametrize("index", range(20))
+@pytest.mark.parametrize("index", range(23))
 def test_gradients_against_finite_differences(index):
     rng = np.random.default_rng(index)
     layer, shape = _layers(rng)[index]

@@ -1,5 +1,6 @@
 /*
- * circnn/layers.h - the plain layers: dense, conv2d, pooling, activations.
+ * circnn/layers.h - the plain layers: dense, conv2d, depthwise conv2d,
+ * pooling, activations.
  *
  * Tensors are HWC (height, width, channels), contiguous, one sample at a time.
  * A "feature vector" is a tensor of shape (1, 1, n).  Every layer reads x and
@@ -12,18 +13,20 @@
  * python/circnn/fixed_layers.py is the bit-exact twin of the q15 layers.
  *
  * Details the contract below leaves open, as implemented (src/dense.c,
- * conv2d.c, conv2d_q15.c, pool.c, activation.c):
- *  - Window layers (conv2d, pools) read circnn_window_t as given: any
+ * conv2d.c, conv2d_q15.c, depthwise_conv2d.c, pool.c, activation.c):
+ *  - Window layers (conv2d, depthwise conv2d, pools) read circnn_window_t as given: any
  *    kernel, stride and padding that fit its fields (CIRCNN_MAX_KERNEL and
  *    CIRCNN_MAX_STRIDE bound circnn_window_geometry and models, not these
  *    functions), so a global average pool of up to 255 x 255 pixels is one
  *    call.  Taps whose input pixel falls outside the input are skipped.  A
  *    window with no input pixel at all (only possible with a hand-made
  *    geometry, never with "same"/"valid") gives 0 in the pools, and the
- *    output stage of an empty sum (the bias, then ReLU) in conv2d.
- *  - Pools have in_c channels; g->out_c is not read.
+ *    output stage of an empty sum (the bias, then ReLU) in conv2d and
+ *    depthwise conv2d.
+ *  - Pools and depthwise conv2d have in_c channels; g->out_c is not read.
  *  - f32 sums are float, in order: dense over i; conv2d over kernel rows,
- *    then columns, then input channels; the bias is added after the sum.
+ *    then columns, then input channels; depthwise conv2d over kernel rows,
+ *    then columns; the bias is added after the sum.
  *    Average pooling divides the float sum by the float count.
  *  - f32 ReLU (also the fused one) is y = x > 0 ? x : +0.0f: -0.0 and NaN
  *    become +0.0.
@@ -90,6 +93,33 @@ typedef struct circnn_conv2d_q15 {
 void circnn_conv2d_f32(const circnn_conv2d_f32_t *layer, const float *x, float *y);
 /* Each output: circnn_requant_q15(exact int64 sum, weight_exp, bias[co]), then ReLU. */
 void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+
+/* ---------------------------------------------------------------------------
+ * Depthwise conv2d (depth multiplier 1): each channel is convolved with its
+ * own kernel, channels do not mix:
+ *     y[oy][ox][c] = sum_{a, b} W[a][b][c] * x[oy * stride + a - pad_top][ox * stride + b - pad_left][c] + b[c].
+ * Weight layout (kernel_h, kernel_w, channels), as TensorFlow's depthwise
+ * kernel (kh, kw, in_c, 1) without its last axis.  g->in_c channels in and
+ * out; g->out_c is not read.  Rounding and saturation are conv2d's. */
+
+typedef struct circnn_depthwise_conv2d_f32 {
+    circnn_window_t g;
+    uint32_t relu;
+    const float *weight;    /* kernel_h * kernel_w * in_c */
+    const float *bias;      /* in_c, or NULL */
+} circnn_depthwise_conv2d_f32_t;
+
+typedef struct circnn_depthwise_conv2d_q15 {
+    circnn_window_t g;
+    uint32_t relu;
+    const int16_t *weight;  /* kernel_h * kernel_w * in_c mantissas */
+    int32_t weight_exp;     /* W = weight * 2^weight_exp (input to output integers) */
+    const int32_t *bias;    /* in_c, 16 fraction bits, or NULL */
+} circnn_depthwise_conv2d_q15_t;
+
+void circnn_depthwise_conv2d_f32(const circnn_depthwise_conv2d_f32_t *layer, const float *x, float *y);
+/* Each output: circnn_requant_q15(exact int64 sum, weight_exp, bias[c]), then ReLU. */
+void circnn_depthwise_conv2d_q15(const circnn_depthwise_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
 
 /* ---------------------------------------------------------------------------
  * Pooling, per channel (g->out_c == g->in_c).  Max pooling takes the largest

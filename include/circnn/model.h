@@ -9,8 +9,14 @@
  * is no mutable static state.
  *
  * ===========================================================================
- * Blob format, version 1 (CIRCNN_FORMAT_VERSION; independent of the release
- * version).  Little-endian throughout; offsets are from the blob's start.
+ * Blob format, versions 1 and 2 (independent of the release version).
+ * Little-endian throughout; offsets are from the blob's start.  Version 2
+ * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
+ * hold the types DENSE .. ARGMAX.  This runtime reads versions
+ * CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers of
+ * version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (2); the exporter
+ * writes the oldest version that holds the model, so a model without a
+ * depthwise layer is the same bytes as before and older runtimes read it.
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -53,6 +59,7 @@
  *   DENSE       (1,1,n) -> (1,1,m); weight m x n row-major      (layers.h)
  *   BC_DENSE    (1,1,n) -> (1,1,m); weight p*q*k packed spectra (bc_dense.h)
  *   CONV2D      window; weight (kh, kw, in_c, out_c)             (layers.h)
+ *   DEPTHWISE_CONV2D  window, out_c == in_c; weight (kh, kw, c)  (layers.h)
  *   BC_CONV2D   window; weight (kh, kw, p, q, k) packed spectra  (bc_conv2d.h)
  *   RELU        any shape, unchanged
  *   MAXPOOL2D, AVGPOOL2D   window, channels unchanged
@@ -117,7 +124,9 @@
 extern "C" {
 #endif
 
+/* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
+#define CIRCNN_FORMAT_VERSION_NEWEST 2
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64
@@ -140,6 +149,8 @@ extern "C" {
 #define CIRCNN_LAYER_FLATTEN 8
 #define CIRCNN_LAYER_SOFTMAX 9
 #define CIRCNN_LAYER_ARGMAX 10
+/* From format version 2 on: */
+#define CIRCNN_LAYER_DEPTHWISE_CONV2D 11
 
 /* Filled by circnn_model_init; read it, do not write it. */
 typedef struct circnn_model {

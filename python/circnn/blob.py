@@ -10,7 +10,8 @@ import numpy as np
 from ._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
-FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION
+FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (2)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -25,11 +26,14 @@ DENSE, BC_DENSE, CONV2D, BC_CONV2D = (lib.CIRCNN_LAYER_DENSE, lib.CIRCNN_LAYER_B
 RELU, MAXPOOL2D, AVGPOOL2D, FLATTEN = (lib.CIRCNN_LAYER_RELU, lib.CIRCNN_LAYER_MAXPOOL2D, lib.CIRCNN_LAYER_AVGPOOL2D,
                                        lib.CIRCNN_LAYER_FLATTEN)
 SOFTMAX, ARGMAX = lib.CIRCNN_LAYER_SOFTMAX, lib.CIRCNN_LAYER_ARGMAX
+DEPTHWISE_CONV2D = lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
 LAYER_NAMES = {DENSE: "dense", BC_DENSE: "bc_dense", CONV2D: "conv2d", BC_CONV2D: "bc_conv2d",
                RELU: "relu", MAXPOOL2D: "maxpool2d", AVGPOOL2D: "avgpool2d", FLATTEN: "flatten",
-               SOFTMAX: "softmax", ARGMAX: "argmax"}
-WEIGHTED = (DENSE, BC_DENSE, CONV2D, BC_CONV2D)
-WINDOWED = (CONV2D, BC_CONV2D, MAXPOOL2D, AVGPOOL2D)
+               SOFTMAX: "softmax", ARGMAX: "argmax", DEPTHWISE_CONV2D: "depthwise_conv2d"}
+#: the format version that introduced each layer type (the others: version 1)
+LAYER_VERSIONS = {DEPTHWISE_CONV2D: 2}
+WEIGHTED = (DENSE, BC_DENSE, CONV2D, BC_CONV2D, DEPTHWISE_CONV2D)
+WINDOWED = (CONV2D, BC_CONV2D, MAXPOOL2D, AVGPOOL2D, DEPTHWISE_CONV2D)
 CIRCULANT = (BC_DENSE, BC_CONV2D)
 
 # Private to src/model_format.h (tests/test_package.py checks them against it).
@@ -102,8 +106,14 @@ def _align(n):
     return -(-n // SECTION_ALIGN) * SECTION_ALIGN
 
 
+def version_of(ops):
+    """The oldest format version that holds these ops (so a model without the
+    newer layer types stays readable by older runtimes, byte for byte)."""
+    return max((LAYER_VERSIONS.get(op.type, 1) for op in ops), default=1)
+
+
 def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_bytes):
-    """The blob bytes of a model."""
+    """The blob bytes of a model, in the oldest format version that holds it."""
     if len(ops) > MAX_LAYERS:
         raise ValueError(f"a model has at most {MAX_LAYERS} layers, this one has {len(ops)}")
     sections, entries = bytearray(), []
@@ -141,7 +151,7 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
          + [(f"output shape[{d}]", "H", v) for d, v in enumerate(output_shape)]
          + [("input scale exponent (input_frac)", "b", input_frac),
             ("output scale exponent (output_frac)", "b", output_frac)])
-    body = _HEADER.pack(MAGIC, FORMAT_VERSION, HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
+    body = _HEADER.pack(MAGIC, version_of(ops), HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
                         arena_bytes, *input_shape, *output_shape, input_frac, output_frac)
     blob = bytearray(body + b"".join(entries) + sections)
     struct.pack_into("<I", blob, 12, zlib.crc32(blob[16:]))
@@ -158,8 +168,9 @@ def unpack(blob):
     (magic, version, header_bytes, total, crc, dtype, _, count, arena, *shapes) = _HEADER.unpack_from(blob)
     if magic != MAGIC:
         raise ModelFormatError(f"not a circnn model: magic {magic!r}, expected {MAGIC!r}")
-    if version != FORMAT_VERSION:
-        raise ModelFormatError(f"model format version {version}; this circnn reads version {FORMAT_VERSION}: "
+    if not FORMAT_VERSION <= version <= FORMAT_VERSION_NEWEST:
+        raise ModelFormatError(f"model format version {version}; this circnn reads versions "
+                               f"{FORMAT_VERSION} to {FORMAT_VERSION_NEWEST}: "
                                "re-export the model with this version of circnn")
     if header_bytes != HEADER_BYTES:
         raise ModelFormatError(f"header of {header_bytes} bytes, expected {HEADER_BYTES}")
@@ -178,8 +189,8 @@ def unpack(blob):
     for i in range(count):
         f = _ENTRY.unpack_from(blob, HEADER_BYTES + ENTRY_BYTES * i)
         kind, flags, k = f[0], f[1], f[2]
-        if kind not in LAYER_NAMES:
-            raise ModelFormatError(f"layer {i}: unknown type {kind}")
+        if kind not in LAYER_NAMES or LAYER_VERSIONS.get(kind, 1) > version:
+            raise ModelFormatError(f"layer {i}: unknown type {kind} in a version {version} model")
 
         def section(off, length, dt):
             if length == 0:
@@ -195,4 +206,4 @@ def unpack(blob):
                       bias=section(f[17], f[18], np.dtype("<f4") if name == "f32" else np.dtype("<i4")),
                       scale=section(f[19], f[20], wtype)))
     return dict(dtype=name, ops=ops, input_shape=in_shape, output_shape=out_shape,
-                input_frac=in_frac, output_frac=out_frac, arena_bytes=arena)
+                input_frac=in_frac, output_frac=out_frac, arena_bytes=arena, version=version)

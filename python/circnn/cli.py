@@ -18,7 +18,7 @@ def cmd_info(args):
     rows = model.table()
     params = sum(r["params"] for r in rows)
     dense = sum(r["dense_params"] for r in rows)
-    print(f"{args.model}: circnn model, format {B.FORMAT_VERSION}, {model.dtype}, {len(model.ops)} layers")
+    print(f"{args.model}: circnn model, format {model.version}, {model.dtype}, {len(model.ops)} layers")
     print(f"input {model.input_shape}, output {model.output_shape}"
           + (f", scales 2^-{model.input_frac} in, 2^-{model.output_frac} out" if model.dtype == "q15" else ""))
     print()

@@ -76,6 +76,10 @@ def _lower_one(layer, i3, o3, index):
     if isinstance(layer, L.Conv2d):
         return B.Op(B.CONV2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
                     stride=layer.stride, extra={"float": layer.weight.copy(), **float_bias})
+    if isinstance(layer, L.DepthwiseConv2d):
+        return B.Op(B.DEPTHWISE_CONV2D, i3, o3, same=layer.padding == "same",
+                    kernel=(layer.kernel_h, layer.kernel_w), stride=layer.stride,
+                    extra={"float": layer.weight.copy(), **float_bias})
     if isinstance(layer, L.AvgPool2d):
         return B.Op(B.AVGPOOL2D, i3, o3, same=layer.padding == "same", kernel=(layer.kernel_h, layer.kernel_w),
                     stride=layer.stride)
@@ -102,7 +106,7 @@ def _fold_batchnorm(prev, bn, index):
     e["bias"] = e["bias"] * scale + shift
     if prev.type == B.DENSE:
         e["float"] = e["float"] * scale[:, None]
-    elif prev.type == B.CONV2D:
+    elif prev.type in (B.CONV2D, B.DEPTHWISE_CONV2D):   # output channels on the last axis
         e["float"] = e["float"] * scale
     else:
         # A channel scale breaks circulant blocks: keep it as the layer's scale.

@@ -23,13 +23,15 @@ def _weight_shape(op):
         return (circulant.blocks(m, k), circulant.blocks(c, k), k)
     if op.type == B.CONV2D:
         return (op.kernel[0], op.kernel[1], c, m)
+    if op.type == B.DEPTHWISE_CONV2D:
+        return (op.kernel[0], op.kernel[1], c)
     return (op.kernel[0], op.kernel[1], circulant.blocks(m, k), circulant.blocks(c, k), k)
 
 
 class ExportedModel:
     """A model as the C runtime runs it (dtype "q15" or "f32").
 
-    Attributes: blob (bytes), dtype, ops (circnn.blob.Op, weights shaped),
+    Attributes: blob (bytes), version (its format version), dtype, ops (circnn.blob.Op, weights shaped),
     input_shape / output_shape (without the batch: (h, w, c) or (n,)),
     input_frac / output_frac (q15 scales: value = integer * 2^-frac),
     arena_bytes, hash (sha256 of the blob).
@@ -38,6 +40,7 @@ class ExportedModel:
     def __init__(self, data, source=None):
         info = B.unpack(data)
         self.blob = bytes(data)
+        self.version = info["version"]
         self.dtype = info["dtype"]
         self.ops = info["ops"]
         for op in self.ops:

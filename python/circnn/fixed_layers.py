@@ -1,7 +1,7 @@
 """Bit-exact numpy twins of circnn's plain q15 layers (include/circnn/layers.h).
 
 Vectorised over a leading batch axis: x is (B, in_features) for dense and
-(B, H, W, C) (NHWC) for conv2d and the pools.  The window geometry is
+(B, H, W, C) (NHWC) for conv2d, depthwise conv2d and the pools.  The window geometry is
 explicit (stride, pad_top, pad_left, out_h, out_w: see circnn.window for the
 "same"/"valid" rules).  Taps outside the input are skipped, exactly as the C
 does: conv2d adds nothing for them (zero padding), the pools leave them out
@@ -99,6 +99,43 @@ def conv2d_q15(weight, weight_exp, x, stride, pad_top, pad_left, out_h, out_w, b
     sums = np.tensordot(patches.astype(np.float64), weight.astype(np.float64), axes=3)
     acc = _exact_products(sums, kernel_h * kernel_w * in_c)
     return _output_stage(acc, weight_exp, _bias(bias, out_c), relu)
+
+
+def depthwise_conv2d_q15(weight, weight_exp, x, stride, pad_top, pad_left, out_h, out_w, bias=None, relu=False):
+    """Twin of circnn_depthwise_conv2d_q15: weight int16 (kh, kw, c), x int16 (B, H, W, c)
+    -> int16 (B, out_h, out_w, c); channel c sees only its own kernel weight[:, :, c]."""
+    weight = _int16(weight, "weight", 3)
+    x = _int16(x, "x", 4)
+    kernel_h, kernel_w, channels = weight.shape
+    if x.shape[3] != channels:
+        raise ValueError(f"x has {x.shape[3]} channels, weight expects {channels}")
+    for name, value in (("stride", stride), ("out_h", out_h), ("out_w", out_w)):
+        if int(value) < 1:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if int(pad_top) < 0 or int(pad_left) < 0:
+        raise ValueError(f"padding must not be negative, got {pad_top}, {pad_left}")
+    stride = int(stride)
+    batch, in_h, in_w, _ = x.shape
+    acc = np.zeros((batch, out_h, out_w, channels), dtype=np.int64)   # exact sums, tap by tap
+
+    def inside(out, tap, pad, size):
+        """(output slice, input slice) of the outputs whose input index for this tap is inside."""
+        where = np.arange(out) * stride + tap - pad
+        index = np.flatnonzero((where >= 0) & (where < size))
+        if not index.size:
+            return None, None
+        o0, o1 = int(index[0]), int(index[-1]) + 1
+        i0 = o0 * stride + tap - pad
+        return slice(o0, o1), slice(i0, i0 + (o1 - o0 - 1) * stride + 1, stride)
+
+    for a in range(kernel_h):
+        out_rows, in_rows = inside(out_h, a, pad_top, in_h)
+        for b in range(kernel_w):
+            out_cols, in_cols = inside(out_w, b, pad_left, in_w)
+            if out_rows is None or out_cols is None:
+                continue
+            acc[:, out_rows, out_cols] += x[:, in_rows, in_cols].astype(np.int64) * weight[a, b].astype(np.int64)
+    return _output_stage(acc, weight_exp, _bias(bias, channels), relu)
 
 
 def maxpool2d_q15(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w):

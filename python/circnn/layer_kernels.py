@@ -3,6 +3,7 @@
     dense(weight, x, bias, relu, dtype, weight_exp)            x (B, in) or (in,)
     conv2d(weight, x, stride, padding, bias, relu, dtype, weight_exp)
                                                                x (B, H, W, C) or (H, W, C)
+    depthwise_conv2d(weight, x, stride, padding, bias, relu, dtype, weight_exp)
     maxpool2d(x, kernel, stride, padding, dtype)
     avgpool2d(x, kernel, stride, padding, dtype)
     relu(x, dtype)                 any shape
@@ -192,6 +193,34 @@ def conv2d(weight, x, stride=1, padding="same", bias=None, relu=False, dtype="f3
     layer.relu = 1 if relu else 0
     layer.weight = _ptr(ctype, weight)
     y = np.empty((images.shape[0], g.out_h, g.out_w, out_c), dtype=out_dtype)
+    for b in range(images.shape[0]):
+        run(layer, _ptr(ctype, images[b]), _wptr(ctype, y[b]))
+    return y if batched else y[0]
+
+
+def depthwise_conv2d(weight, x, stride=1, padding="same", bias=None, relu=False, dtype="f32", weight_exp=0):
+    """Depthwise 2-D cross-correlation through circnn_depthwise_conv2d_<dtype>.
+
+    weight (kernel_h, kernel_w, c); x (B, H, W, c) or (H, W, c); padding "same",
+    "valid" or (pad_top, pad_left, out_h, out_w).  Returns (B, out_h, out_w, c).
+    """
+    _check_dtype(dtype)
+    weight = _array(weight, "weight", dtype)
+    if weight.ndim != 3:
+        raise ValueError(f"weight must have shape (kernel_h, kernel_w, channels), got {weight.shape}")
+    kernel_h, kernel_w, channels = weight.shape
+    x = _array(x, "x", dtype)
+    images, batched = _batch(x, 3, "x")
+    if images.shape[3] != channels:
+        raise ValueError(f"x has {images.shape[3]} channels, weight expects {channels}")
+    g = _window(images.shape[1:], kernel_h, kernel_w, stride, padding, channels)
+    bias = _bias(bias, channels, dtype)
+    ctype = _ctype(dtype)
+    layer, run, out_dtype = _layer_struct("depthwise_conv2d", dtype, bias, weight_exp)
+    layer.g = g[0]
+    layer.relu = 1 if relu else 0
+    layer.weight = _ptr(ctype, weight)
+    y = np.empty((images.shape[0], g.out_h, g.out_w, channels), dtype=out_dtype)
     for b in range(images.shape[0]):
         run(layer, _ptr(ctype, images[b]), _wptr(ctype, y[b]))
     return y if batched else y[0]

@@ -295,6 +295,54 @@ class BlockCirculantConv2d(Conv2d):
                 f"{self.kernel_h}x{self.kernel_w}, k={self.block_size}, stride {self.stride}, {self.padding})")
 
 
+class DepthwiseConv2d(_Window):
+    """Depthwise convolution (depth multiplier 1): every channel is convolved
+    with its own kernel and channels do not mix.
+
+    weight (kernel_h, kernel_w, channels): tap (a, b) multiplies channel c of
+    the input pixel (y * stride + a - pad, x * stride + b - pad) by
+    weight[a, b, c] (cross-correlation, TensorFlow's depthwise kernel without
+    its depth-multiplier axis).  The usual partner of a 1x1 (pointwise)
+    convolution, which circnn makes block-circulant: BlockCirculantConv2d
+    with kernel_size 1.
+    """
+
+    def __init__(self, channels, kernel_size, stride=1, padding="same", weight=None, bias=None, seed=None):
+        self.channels = _positive_int("channels", channels)
+        self._setup(kernel_size, stride, padding)
+        shape = (self.kernel_h, self.kernel_w, self.channels)
+        if weight is None:   # He: the fan-in of one output is the window of its own channel
+            weight = _rng(seed).standard_normal(shape) * np.sqrt(2.0 / (self.kernel_h * self.kernel_w))
+        self.weight = _shaped("weight", weight, shape)
+        self.bias = _bias(bias, self.channels)
+
+    @property
+    def in_channels(self):
+        return self.channels
+
+    @property
+    def out_channels(self):
+        return self.channels
+
+    def params(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def output_shape(self, input_shape):
+        g = self.geometry(input_shape)
+        if input_shape[2] != self.channels:
+            raise ValueError(f"{self.describe()} expects {self.channels} channels, gets {input_shape[2]}")
+        return (g.out_h, g.out_w, self.channels)
+
+    def forward(self, x):
+        g = self.geometry(x.shape[1:])
+        win = _windows(x, self.kernel_h, self.kernel_w, self.stride, g)     # (B, oh, ow, kh, kw, C)
+        return np.einsum("bhwijc,ijc->bhwc", win, self.weight, optimize=True) + self.bias
+
+    def describe(self):
+        return (f"DepthwiseConv2d({self.channels}, {self.kernel_h}x{self.kernel_w}, "
+                f"stride {self.stride}, {self.padding})")
+
+
 class ReLU(Layer):
     def forward(self, x):
         return np.maximum(x, 0.0)

@@ -35,11 +35,13 @@ def _q15_op(op, v):
         else:
             y = fixed.bc_dense_q15(op.weight, op.weight_exp, flat, op.out_shape[2], op.bias, op.relu)
         return y.reshape((n,) + op.out_shape)
-    if op.type in (B.CONV2D, B.BC_CONV2D, B.MAXPOOL2D, B.AVGPOOL2D):
+    if op.type in B.WINDOWED:
         g = _geometry(op)
         where = (op.stride, g.pad_top, g.pad_left, g.out_h, g.out_w)
         if op.type == B.CONV2D:
             return fixed_layers.conv2d_q15(op.weight, op.weight_exp, v, *where, op.bias, op.relu)
+        if op.type == B.DEPTHWISE_CONV2D:
+            return fixed_layers.depthwise_conv2d_q15(op.weight, op.weight_exp, v, *where, op.bias, op.relu)
         if op.type == B.BC_CONV2D:
             return fixed_conv.bc_conv2d_q15(op.weight, op.weight_exp, v, op.out_shape[2], *where,
                                             bias=op.bias, scale=op.scale, scale_exp=op.scale_exp, relu=op.relu)
@@ -82,6 +84,8 @@ def float_op(op, x, weight=None, bias=None, scale=None):
     elif op.type == B.BC_CONV2D:
         y = L.BlockCirculantConv2d(op.in_shape[2], op.out_shape[2], op.kernel, op.block_size, op.stride, padding,
                                    spectrum=weight).forward(x)
+    elif op.type == B.DEPTHWISE_CONV2D:
+        y = L.DepthwiseConv2d(op.in_shape[2], op.kernel, op.stride, padding, weight=weight).forward(x)
     elif op.type in (B.MAXPOOL2D, B.AVGPOOL2D):
         cls = L.MaxPool2d if op.type == B.MAXPOOL2D else L.AvgPool2d
         return cls(op.kernel, op.stride, padding).forward(x)

@@ -243,6 +243,9 @@ def initialise(model, seed=0):
         elif isinstance(layer, L.Conv2d):
             fresh = L.Conv2d(layer.in_channels, layer.out_channels, (layer.kernel_h, layer.kernel_w),
                              layer.stride, layer.padding, seed=rng)
+        elif isinstance(layer, L.DepthwiseConv2d):
+            fresh = L.DepthwiseConv2d(layer.channels, (layer.kernel_h, layer.kernel_w), layer.stride,
+                                      layer.padding, seed=rng)
         elif isinstance(layer, L.BatchNorm):
             fresh = L.BatchNorm(layer.channels, eps=layer.eps)
             for name in ("gamma", "beta", "mean", "var"):

@@ -422,6 +422,42 @@ class BlockCirculantConv2dOp(_CirculantParams, Conv2dOp):
         return np.ascontiguousarray(dx[..., :self.shape[3]])
 
 
+class DepthwiseConv2dOp(Op):
+    """Tap by tap on the padded input (no window copies): y = sum_ab x_ab * w[a, b];
+    dw[a, b] = sum over batch and pixels of x_ab * dy; dx_ab += dy * w[a, b]
+    (x_ab: the input pixels that tap (a, b) reads for every output pixel)."""
+
+    decay = ("weight",)
+
+    def __init__(self, layer, dtype=np.float32):
+        super().__init__(layer, dtype)
+        self.params = {"weight": layer.weight, "bias": layer.bias}
+
+    def forward(self, x, training=False):
+        self.win = _Windows(self.layer, x.shape[1], x.shape[2], 1)
+        self.canvas = self.win.canvas(x, 0.0)
+        self.w = self.params["weight"].astype(self.dtype)
+        kw = self.layer.kernel_w
+        y = None
+        for t, tap in enumerate(self.win.taps(self.canvas)):
+            term = tap * self.w[t // kw, t % kw]
+            y = term if y is None else y + term
+        return y + self.params["bias"].astype(self.dtype)
+
+    def backward(self, dy):
+        kw = self.layer.kernel_w
+        dw = np.empty(self.w.shape, dtype=np.float64)
+        for t, tap in enumerate(self.win.taps(self.canvas)):
+            dw[t // kw, t % kw] = np.einsum("bhwc,bhwc->c", tap, dy)
+        self.grads = {"weight": dw, "bias": dy.sum(axis=(0, 1, 2), dtype=np.float64)}
+        if not self.need_dx:
+            return None
+        grad = np.zeros(dy.shape[:1] + (self.win.rows, self.win.cols) + dy.shape[3:], dtype=dy.dtype)
+        for t, target in enumerate(self.win.taps(grad)):
+            target += dy * self.w[t // kw, t % kw]
+        return self.win.crop(grad)
+
+
 class ReLUOp(Op):
     def forward(self, x, training=False):
         self.mask = x > 0
@@ -567,6 +603,7 @@ class ArgmaxOp(Op):
 _OPS = [   # subclasses before their base classes
     (L.BlockCirculantDense, BlockCirculantDenseOp), (L.Dense, DenseOp),
     (L.BlockCirculantConv2d, BlockCirculantConv2dOp), (L.Conv2d, Conv2dOp),
+    (L.DepthwiseConv2d, DepthwiseConv2dOp),
     (L.AvgPool2d, AvgPool2dOp), (L.MaxPool2d, MaxPool2dOp), (L.GlobalAvgPool2d, GlobalAvgPool2dOp),
     (L.ReLU, ReLUOp), (L.Flatten, FlattenOp), (L.BatchNorm, BatchNormOp),
     (L.Softmax, SoftmaxOp), (L.Argmax, ArgmaxOp),
