@@ -14,8 +14,8 @@
  *
  * Details the contract below leaves open, as implemented (src/dense.c,
  * conv2d.c, conv2d_q15.c, depthwise_conv2d.c, pool.c, activation.c):
- *  - Window layers (conv2d, depthwise conv2d, pools) read circnn_window_t as given: any
- *    kernel, stride and padding that fit its fields (CIRCNN_MAX_KERNEL and
+ *  - Window layers (conv2d, depthwise conv2d, pools) read circnn_window_t
+ *    as given: any kernel, stride and padding that fit its fields (CIRCNN_MAX_KERNEL and
  *    CIRCNN_MAX_STRIDE bound circnn_window_geometry and models, not these
  *    functions), so a global average pool of up to 255 x 255 pixels is one
  *    call.  Taps whose input pixel falls outside the input are skipped.  A
