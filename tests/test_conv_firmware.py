@@ -26,7 +26,8 @@ from circnn.window import window_geometry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-pytestmark = pytest.mark.usefixtures("cortex_m_tools")   # conftest.py: fail, never skip
+# conftest.py: fail, never skip; the firmware tier (pyproject.toml)
+pytestmark = [pytest.mark.usefixtures("cortex_m_tools"), pytest.mark.firmware]
 
 
 def draw(r, shape, kind):
