@@ -28,6 +28,11 @@
  * e <= -79 shifts everything out alike) and keeps e + 16 from overflowing. */
 #define EXP_LIMIT 128
 
+/* Blocks (taps times input blocks) of one output block that the DSP
+ * kernel lists on the stack (8 bytes each); more take circnn_bc_mac_q15_dsp
+ * tap by tap. */
+#define LIST_MAX 128u
+
 #if !CIRCNN_DSP
 /* acc += w * x on packed q15 spectra, every part exact. */
 static void spectral_mac(int64_t *acc, const int16_t *w, const int16_t *x, uint32_t k)
@@ -48,6 +53,135 @@ static int32_t clamp_exp(int64_t e)
     if (e < -EXP_LIMIT) return -EXP_LIMIT;
     return (int32_t)e;
 }
+
+/* Step 6 on one output block: for each channel v = a[t] (times scale[t]),
+ * y = circnn_requant_q15(v, f, bias[t]), then the ReLU; the same integers in
+ * 32 bits where |v| <= 2^30 allows (always: a and the scale are int16).
+ * With u = f + 16 and B = bias + 2^15:
+ *  - u in [1, 15]: y = sat16((v 2^u + B) >> 16) = sat16((v + floor(B / 2^u))
+ *    >> (16 - u)), floor(B / 2^u) = ((bias >> 1) + 2^14) >> (u - 1); the sum
+ *    is taken with saturation (QADD): when it leaves int32, |v + c| >= 2^31
+ *    and the output saturates to the same side either way;
+ *  - u <= 0: y = sat16(((v >> -u) + bias + 2^15) >> 16) (a shift of 31 or
+ *    more gives 0 or -1, as circnn_requant_q15's), the two additions
+ *    saturating: each clamp decides the sign of an output that saturates;
+ *  - u >= 16: circnn_requant_q15 itself. */
+static void requant_scaled_block(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias,
+                                 const int16_t *scale, int relu)
+{
+    const int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
+    for (uint32_t t = 0; t < count; t++) {
+        const int32_t v = scale ? (int32_t)a[t] * scale[t] : (int32_t)a[t];
+        const int32_t b = bias ? bias[t] : 0;
+        int16_t o;
+        if (u >= 16)
+            o = circnn_requant_q15(v, f, b);
+        else if (u > 0)
+            o = circnn_sat16(circnn_qadd(v, ((b >> 1) + 16384) >> (u - 1)) >> (16 - u));
+        else
+            o = circnn_sat16(circnn_qadd(circnn_qadd(v >> (-u > 31 ? 31 : -u), b), 32768) >> 16);
+        y[t] = (relu && o < 0) ? (int16_t)0 : o;
+    }
+}
+
+#if CIRCNN_DSP
+/*
+ * Step 3 with the DSP extension, for one output pixel and output block: the
+ * blocks that take part, one (x, w) pair of pointers each (the input
+ * block's aligned spectrum, the weight block's), end with a NULL x whose w
+ * is acc.  Two words (bins 2r .. 2r + 3) at a time over the whole list:
+ * four int64 sums in registers (word 0: DC by SMLALBB and Nyquist by
+ * SMLALTT; the others re by SMLSLD and im by SMLALDX, as
+ * circnn_bc_mac_q15_dsp), the same exact sums as spectral_mac.
+ */
+typedef struct {
+    const int16_t *x, *w;
+} block_pair_t;
+
+#if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
+/* ARMv7E-M assembly: 11 instructions per block and word pair (the pointers
+ * by one LDRD, the x words by one, each w word by LDR: unaligned allowed). */
+#define LIST_PASS(OFF, MAC_A, MAC_B)                                                                              \
+    do {                                                                                                          \
+        const block_pair_t *lp = list;                                                                            \
+        uint32_t al, ah, bl, bh, cl, ch, dl, dh, x0, x1, tw;                                                      \
+        const int16_t *xp, *wp;                                                                                   \
+        __asm__ volatile("mov     %[al], #0\n\t"                                                                  \
+                         "mov     %[ah], #0\n\t"                                                                  \
+                         "mov     %[bl], #0\n\t"                                                                  \
+                         "mov     %[bh], #0\n\t"                                                                  \
+                         "mov     %[cl], #0\n\t"                                                                  \
+                         "mov     %[ch], #0\n\t"                                                                  \
+                         "mov     %[dl], #0\n\t"                                                                  \
+                         "mov     %[dh], #0\n\t"                                                                  \
+                         "1:\n\t"                                                                                 \
+                         "ldrd    %[xp], %[wp], [%[lp]], #8\n\t"                                                  \
+                         "cmp     %[xp], #0\n\t"                                                                  \
+                         "beq     2f\n\t"                                                                         \
+                         "ldrd    %[x0], %[x1], [%[xp], #" #OFF "]\n\t"                                          \
+                         "ldr     %[tw], [%[wp], #" #OFF "]\n\t"                                                 \
+                         MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                \
+                         MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                \
+                         "ldr     %[tw], [%[wp], #" #OFF " + 4]\n\t"                                             \
+                         "smlsld  %[cl], %[ch], %[tw], %[x1]\n\t"                                                \
+                         "smlaldx %[dl], %[dh], %[tw], %[x1]\n\t"                                                \
+                         "b       1b\n\t"                                                                         \
+                         "2:\n\t"                                                                                 \
+                         "strd    %[al], %[ah], [%[wp], #4 * " #OFF "]\n\t"                                       \
+                         "strd    %[bl], %[bh], [%[wp], #4 * " #OFF " + 8]\n\t"                                   \
+                         "strd    %[cl], %[ch], [%[wp], #4 * " #OFF " + 16]\n\t"                                  \
+                         "strd    %[dl], %[dh], [%[wp], #4 * " #OFF " + 24]\n\t"                                  \
+                         : [al] "=&r"(al), [ah] "=&r"(ah), [bl] "=&r"(bl), [bh] "=&r"(bh), [cl] "=&r"(cl),        \
+                           [ch] "=&r"(ch), [dl] "=&r"(dl), [dh] "=&r"(dh), [x0] "=&r"(x0), [x1] "=&r"(x1),        \
+                           [tw] "=&r"(tw), [xp] "=&r"(xp), [wp] "=&r"(wp), [lp] "+r"(lp)                          \
+                         :                                                                                        \
+                         : "cc", "memory");                                                                       \
+    } while (0)
+
+/* k = 4, 8 or 16 (the passes' offsets are immediates). */
+static int list_mac_native(const block_pair_t *list, uint32_t k)
+{
+    switch (k) {
+    case 16:
+        LIST_PASS(24, "smlsld ", "smlaldx");
+        LIST_PASS(16, "smlsld ", "smlaldx");
+        /* fall through */
+    case 8:
+        LIST_PASS(8, "smlsld ", "smlaldx");
+        /* fall through */
+    case 4:
+        LIST_PASS(0, "smlalbb", "smlaltt");
+        return 1;
+    default:
+        return 0;
+    }
+}
+#endif
+
+static void list_mac(const block_pair_t *list, uint32_t k)
+{
+#if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
+    if (list_mac_native(list, k)) return;
+#endif
+    const block_pair_t *e = list;
+    while (e->x) e++;
+    int64_t *acc = (int64_t *)(void *)(uintptr_t)e->w;   /* the end's w is acc (see above) */
+    for (uint32_t r = 0; r < k / 2; r++) {
+        int64_t a = 0, b = 0;
+        for (e = list; e->x; e++) {
+            const uint32_t w = circnn_load_pair(e->w + 2 * r), x = circnn_load_pair(e->x + 2 * r);
+            if (r == 0) {
+                a += (int64_t)(circnn_pair_bottom(w) * circnn_pair_bottom(x));
+                b += (int64_t)(circnn_pair_top(w) * circnn_pair_top(x));
+            } else {
+                a = circnn_smlsld(w, x, a);
+                b = circnn_smlaldx(w, x, b);
+            }
+        }
+        acc[2 * r] = a, acc[2 * r + 1] = b;
+    }
+}
+#endif
 
 /* Steps 1 and 2; returns E. */
 static int32_t forward(const circnn_window_t *g, uint32_t k, const int16_t *x, int16_t *spectra,
@@ -94,6 +228,10 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
     const int64_t e_base = (int64_t)layer->weight_exp + e_max +
                            (layer->scale ? (int64_t)layer->scale_exp : 0);
 
+#if CIRCNN_DSP
+    block_pair_t list[LIST_MAX + 1];
+    const int use_list = (uint32_t)g->kernel_h * g->kernel_w * q <= LIST_MAX;
+#endif
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         uint32_t a_lo, a_hi;
         circnn_tap_range(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a_lo, &a_hi);
@@ -101,8 +239,43 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
             uint32_t b_lo, b_hi;
             circnn_tap_range(ox, g->stride, g->pad_left, g->kernel_w, g->in_w, &b_lo, &b_hi);
             int16_t *out = y + ((size_t)oy * g->out_w + ox) * g->out_c;
+#if CIRCNN_DSP
+            uint32_t blocks = 0;
+            if (use_list) {   /* the blocks of output block 0; the others' weights follow by q k */
+                for (uint32_t a = a_lo; a < a_hi; a++) {
+                    const uint32_t iy = oy * g->stride + a - g->pad_top;
+                    for (uint32_t b = b_lo; b < b_hi; b++) {
+                        const uint32_t ix = ox * g->stride + b - g->pad_left;
+                        const int16_t *w = layer->weight + ((size_t)a * g->kernel_w + b) * p * q * k;
+                        const int16_t *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
+                        for (uint32_t j = 0; j < q; j++, w += k, xs += k, blocks++)
+                            list[blocks].x = xs, list[blocks].w = w;
+                    }
+                }
+                list[blocks].x = NULL, list[blocks].w = (const int16_t *)(void *)acc;
+            }
+#endif
             for (uint32_t i = 0; i < p; i++) {
                 /* Step 3. */
+#if CIRCNN_DSP
+                if (use_list) {
+                    if (i > 0)
+                        for (uint32_t e = 0; e < blocks; e++) list[e].w += (size_t)q * k;
+                    list_mac(list, k);
+                } else {
+                    for (uint32_t t = 0; t < k; t++) acc[t] = 0;
+                    for (uint32_t a = a_lo; a < a_hi; a++) {
+                        uint32_t iy = oy * g->stride + a - g->pad_top;
+                        for (uint32_t b = b_lo; b < b_hi; b++) {
+                            uint32_t ix = ox * g->stride + b - g->pad_left;
+                            const int16_t *w =
+                                layer->weight + (((size_t)a * g->kernel_w + b) * p + i) * q * k;
+                            const int16_t *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
+                            circnn_bc_mac_q15_dsp(acc, w, k, xs, k, q, k);   /* the same sums (dsp_q15.h) */
+                        }
+                    }
+                }
+#else
                 for (uint32_t t = 0; t < k; t++) acc[t] = 0;
                 for (uint32_t a = a_lo; a < a_hi; a++) {
                     uint32_t iy = oy * g->stride + a - g->pad_top;
@@ -111,26 +284,19 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                         const int16_t *w =
                             layer->weight + (((size_t)a * g->kernel_w + b) * p + i) * q * k;
                         const int16_t *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
-#if CIRCNN_DSP
-                        circnn_bc_mac_q15_dsp(acc, w, k, xs, k, q, k);   /* the same sums (dsp_q15.h) */
-#else
                         for (uint32_t j = 0; j < q; j++)
                             spectral_mac(acc, w + (size_t)j * k, xs + (size_t)j * k, k);
-#endif
                     }
                 }
+#endif
                 /* Steps 4 to 6. */
                 int32_t r = circnn_spectral_to_q15(acc, tmp, k);
                 int32_t d = circnn_irfft_q15(tmp, tmp, k);
                 int32_t f = clamp_exp(e_base + r + d);
                 uint32_t c0 = i * k;
-                for (uint32_t t = 0; t < k && c0 + t < g->out_c; t++) {
-                    uint32_t c = c0 + t;
-                    int32_t bias = layer->bias ? layer->bias[c] : 0;
-                    int64_t v = layer->scale ? (int64_t)tmp[t] * layer->scale[c] : (int64_t)tmp[t];
-                    int16_t o = circnn_requant_q15(v, f, bias);
-                    out[c] = (layer->relu && o < 0) ? (int16_t)0 : o;
-                }
+                requant_scaled_block(tmp, out + c0, g->out_c - c0 < k ? g->out_c - c0 : k, f,
+                                     layer->bias ? layer->bias + c0 : NULL, layer->scale ? layer->scale + c0 : NULL,
+                                     (int)layer->relu);
             }
         }
     }

@@ -255,8 +255,37 @@ static void test_bc_conv2d(void)
     }
 }
 
+/* bc_conv2d_q15.c's output stage in 32 bits against circnn_requant_q15 on
+ * every exponent it can be given, the int16 extremes of a and of the
+ * scale, and biases of every size. */
+static void test_bc_conv2d_output_stage(void)
+{
+    rng_t r = rng_seed(5);
+    const int32_t biases[] = {0, 1, -1, 32767, -32768, 65535, INT32_MAX, INT32_MIN, INT32_MAX - 32767, INT32_MIN + 1};
+    int16_t a[64], scale[64], y[64];
+    int32_t bias[64];
+    for (int32_t f = -EXP_LIMIT; f <= EXP_LIMIT; f++) {
+        for (int rep = 0; rep < 8; rep++) {
+            for (uint32_t t = 0; t < 64; t++) {
+                a[t] = (rep & 1) ? draw16(&r, t < 8) : (int16_t)((int32_t)draw16(&r, 0) >> (rng_next(&r) % 16u));
+                scale[t] = draw16(&r, t < 4);
+                bias[t] = (t % 3u == 0) ? biases[(rng_next(&r) >> 4) % 10u] : (int32_t)rng_next(&r) >> (rng_next(&r) % 31u);
+            }
+            const int relu = rep & 2, scaled = rep & 4;
+            requant_scaled_block(a, y, 64, f, bias, scaled ? scale : NULL, relu);
+            for (uint32_t t = 0; t < 64; t++) {
+                int16_t want = circnn_requant_q15(scaled ? (int64_t)a[t] * scale[t] : (int64_t)a[t], f, bias[t]);
+                if (relu && want < 0) want = 0;
+                CHECK(y[t] == want, "bc_conv2d output stage f=%d a=%d scale=%d bias=%d relu=%d: %d, want %d", f,
+                      a[t], scaled ? scale[t] : 1, bias[t], relu, y[t], want);
+            }
+        }
+    }
+}
+
 int main(void)
 {
+    test_bc_conv2d_output_stage();
     test_intrinsics();
     test_simd_intrinsics();
     test_fft();
