@@ -8,6 +8,17 @@
  * owns all memory (blob, input, output, arena); nothing allocates and there
  * is no mutable static state.
  *
+ * f32 bit-identity: an f32 model gives the same bits on the host (the
+ * Python Engine) and on the firmware, because every build compiles the
+ * runtime with -ffp-contract=off (src/cflags.txt, which meson.build and
+ * circnn.firmware both read; the cross files in targets/ pass it too):
+ * a * b + c is never contracted into a fused multiply-add, which rounds
+ * once instead of twice.  GCC in ISO mode (-std=c99) does not contract,
+ * but GCC in GNU mode and clang do wherever the instruction exists
+ * (aarch64, Cortex-M4F/M7/M33, x86-64 with FMA): a build of your own must
+ * pass -ffp-contract=off to keep the promise.  Softmax calls expf, whose
+ * last bit is the C library's.
+ *
  * ===========================================================================
  * Blob format, versions 1 and 2 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2

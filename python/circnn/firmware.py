@@ -128,6 +128,16 @@ def target_flags(target):
     return c_args, link_args
 
 
+def runtime_flags():
+    """The flags circnn's C sources are compiled with in every build: the
+    list of src/cflags.txt, which meson.build reads too (warnings as strict
+    as meson's, and -ffp-contract=off for f32 bit-identity)."""
+    src, _ = source_dirs()
+    with open(os.path.join(src, "cflags.txt"), encoding="ascii") as f:
+        lines = [line.strip() for line in f]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 # -- test vectors --------------------------------------------------------------
 
 def default_inputs(model, count=8, seed=0):
@@ -216,8 +226,9 @@ def _library_objects(target, c_args, include, src, jobs):
     """The runtime's objects for a target, compiled once per set of sources
     and flags (cached under ~/.cache/circnn or $CIRCNN_CACHE)."""
     sources = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    flags = runtime_flags()
     h = hashlib.sha256()
-    h.update(repr((target, c_args)).encode())
+    h.update(repr((target, c_args, flags)).encode())
     for folder in (src, os.path.join(include, "circnn")):
         for name in sorted(os.listdir(folder)):
             if name.endswith((".c", ".h")):
@@ -231,7 +242,7 @@ def _library_objects(target, c_args, include, src, jobs):
         return objects
     tmp = tempfile.mkdtemp(prefix=".build-", dir=_ensure_dir(cache_root))
     gcc = tool("arm-none-eabi-gcc")
-    base = [gcc, "-std=c99", *c_args, "-Wall", "-Wextra", "-I", include, "-I", src]
+    base = [gcc, "-std=c99", *c_args, *flags, "-I", include, "-I", src]
 
     def compile_one(name):
         _run(base + ["-c", os.path.join(src, name), "-o", os.path.join(tmp, name[:-2] + ".o")],
@@ -309,10 +320,11 @@ def build_program(target, out_dir, sources, name, board=None, include_dirs=(), e
     """Compile sources ([(path, extra flags)]) with the startup code, the
     marker functions and the runtime for a target, link out_dir/name.elf for
     its QEMU board (cortex-m0plus: microbit, else mps2-an385 when it does not
-    fit) and return (elf path, board).  -std=c99 matters: in ISO C mode GCC
-    does not contract a * b + c into a fused multiply-add, so f32 results
-    are the host's, bit for bit.  extra_c_args (e.g. -DCIRCNN_NO_DSP) apply
-    to the runtime too."""
+    fit) and return (elf path, board).  Everything is compiled with the
+    flags of runtime_flags() (the list meson compiles the library with):
+    -ffp-contract=off keeps a * b + c from becoming a fused multiply-add, so
+    f32 results are the host's, bit for bit.  extra_c_args (e.g.
+    -DCIRCNN_NO_DSP) apply to the runtime too."""
     spec = TARGETS[target]
     from . import get_include
     include = get_include()
@@ -323,7 +335,7 @@ def build_program(target, out_dir, sources, name, board=None, include_dirs=(), e
     fw = os.path.join(targets, "firmware")
     startup = os.path.join(targets, "startup")
     objects = _library_objects(target, c_args, include, src, jobs)
-    common = [gcc, "-std=c99", *c_args, "-Wall", "-Wextra", "-I", include, "-I", src, "-I", fw, "-I", startup,
+    common = [gcc, "-std=c99", *c_args, *runtime_flags(), "-I", include, "-I", src, "-I", fw, "-I", startup,
               "-I", out_dir] + [a for d in include_dirs for a in ("-I", d)]
     items = list(sources) + [(os.path.join(fw, "markers.c"), []), (os.path.join(startup, "startup.c"), [])]
     own_objects = [os.path.join(out_dir, f"{name}-{i}-{os.path.basename(path)[:-2]}.o")

@@ -62,29 +62,35 @@ __attribute__((naked)) void Fault_Handler(void)
         ".ltorg\n\t");
 }
 
-__attribute__((section(".isr_vector"), used)) const void *const vector_table[48] = {
-    &__stack_top,   /* initial stack pointer */
-    Reset_Handler,  /* 1 reset */
-    Fault_Handler,  /* 2 NMI */
-    Fault_Handler,  /* 3 HardFault */
-    Fault_Handler,  /* 4 MemManage */
-    Fault_Handler,  /* 5 BusFault */
-    Fault_Handler,  /* 6 UsageFault */
-    Fault_Handler,  /* 7 SecureFault (M33) */
-    0, 0, 0,        /* 8-10 reserved */
-    Fault_Handler,  /* 11 SVCall */
-    Fault_Handler,  /* 12 DebugMonitor */
-    0,              /* 13 reserved */
-    Fault_Handler,  /* 14 PendSV */
-    Fault_Handler,  /* 15 SysTick */
+/* A vector: the initial stack pointer (entry 0) or a handler; a union, as
+ * ISO C has no conversion between object and function pointers.  An
+ * initializer without a designator sets the handler; 0 is a null handler. */
+typedef union vector {
+    void (*handler)(void);
+    const void *stack;
+} vector_t;
+
+#define F {Fault_Handler}
+__attribute__((section(".isr_vector"), used)) const vector_t vector_table[48] = {
+    {.stack = &__stack_top},   /* initial stack pointer */
+    {Reset_Handler},           /* 1 reset */
+    F,                         /* 2 NMI */
+    F,                         /* 3 HardFault */
+    F,                         /* 4 MemManage */
+    F,                         /* 5 BusFault */
+    F,                         /* 6 UsageFault */
+    F,                         /* 7 SecureFault (M33) */
+    {0}, {0}, {0},             /* 8-10 reserved */
+    F,                         /* 11 SVCall */
+    F,                         /* 12 DebugMonitor */
+    {0},                       /* 13 reserved */
+    F,                         /* 14 PendSV */
+    F,                         /* 15 SysTick */
     /* 16-47: external interrupts, none enabled; caught all the same */
-    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
-    Fault_Handler, Fault_Handler,
+    F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F,
+    F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F,
 };
+#undef F
 
 __attribute__((noreturn)) void Reset_Handler(void)
 {
