@@ -60,8 +60,11 @@ CIRCNN_ALWAYS_INLINE int32_t circnn_requant_shifted(int64_t w, int32_t s, int hi
 CIRCNN_ALWAYS_INLINE int16_t circnn_requant_saturate(int32_t r, int relu)
 {
 #if CIRCNN_DSP_NATIVE
-    if (relu) return (int16_t)__usat(r, 15);
-    return (int16_t)__ssat(r, 16);
+    /* The builtins behind ACLE's __usat / __ssat, cast explicitly: GCC's
+     * macros store the builtins' unsigned result in an int32_t, which
+     * -Wconversion (src/cflags.txt) reports at every use. */
+    if (relu) return (int16_t)(int32_t)__builtin_arm_usat(r, 15);
+    return (int16_t)(int32_t)__builtin_arm_ssat(r, 16);
 #else
     if (relu) return r < 0 ? (int16_t)0 : r > INT16_MAX ? (int16_t)INT16_MAX : (int16_t)r;
     return circnn_sat16(r);
