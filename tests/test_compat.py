@@ -1,6 +1,7 @@
-"""The files of an earlier circnn (tests/compat, format version 1): the
-runtime and the Python reader still take them and give exactly the outputs
-recorded when they were written.  A format change must bump the version and
+"""The files of an earlier circnn (tests/compat: format version 1, and
+version 2, which added the depthwise convolution): the runtime and the
+Python reader still take them and give exactly the outputs recorded when
+they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
 (tests/compat/make_compat.py says how)."""
 import os
@@ -15,8 +16,10 @@ import circnn
 from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
-MODELS = ("q15", "q15_argmax", "f32", "f32_argmax")
-KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax"}
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2")
+VERSION = {"q15_v2": 2, "f32_v2": 2}
+KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
+         "depthwise_conv2d"}
 
 
 def read(name):
@@ -34,7 +37,7 @@ def vectors(name, model):
 @pytest.mark.parametrize("name", MODELS)
 def test_old_files_give_the_recorded_outputs(name):
     model = circnn.load(os.path.join(COMPAT, name + ".circ"))
-    assert struct.unpack_from("<H", model.blob, 4)[0] == 1
+    assert struct.unpack_from("<H", model.blob, 4)[0] == VERSION.get(name, 1)
     x, want = vectors(name, model)
     got = circnn.Engine(model).run_raw(x)
     assert got.dtype == want.dtype.newbyteorder("=")
@@ -47,7 +50,7 @@ def test_old_files_give_the_recorded_outputs(name):
 def test_old_files_cover_every_layer_kind():
     for dtype in ("q15", "f32"):
         kinds = set()
-        for name in (dtype, dtype + "_argmax"):
+        for name in (dtype, dtype + "_argmax", dtype + "_v2"):
             kinds |= {op.name for op in circnn.load(os.path.join(COMPAT, name + ".circ")).ops}
         assert kinds == KINDS - ({"softmax"} if dtype == "q15" else set()), kinds
 
@@ -58,7 +61,11 @@ def test_old_header_holds_the_blob(name):
     data = bytes(int(v, 16) for v in re.findall(r"0x([0-9a-f]{2}),", text.split("_blob[")[1]))
     assert data == read(name + ".circ")
     assert f"#define COMPAT_{name.upper()}_BLOB_BYTES {len(data)}u" in text
-    assert "CIRCNN_FORMAT_VERSION != 1" in text     # the header refuses another runtime's format
+    # the header refuses a runtime that does not read its format
+    if VERSION.get(name, 1) == 1:
+        assert "CIRCNN_FORMAT_VERSION != 1" in text
+    else:
+        assert "CIRCNN_FORMAT_VERSION_NEWEST < 2 ||" in text
 
 
 def test_another_format_version_is_refused():

@@ -52,7 +52,10 @@ static builder_t build(uint32_t dtype, const layer_t *layers, uint32_t count, ui
     bl.end = CIRCNN_HEADER_BYTES + count * CIRCNN_LAYER_ENTRY_BYTES;
     uint8_t *b = bl.b;
     memcpy(b, "CIRC", 4);
-    put16(b + 4, CIRCNN_FORMAT_VERSION);
+    uint32_t version = CIRCNN_FORMAT_VERSION;   /* the oldest that holds the layer types */
+    for (uint32_t l = 0; l < count; l++)
+        if (layers[l].type == CIRCNN_LAYER_DEPTHWISE_CONV2D) version = 2;
+    put16(b + 4, version);
     put16(b + 6, CIRCNN_HEADER_BYTES);
     b[16] = (uint8_t)dtype;
     put16(b + 18, count);
@@ -168,6 +171,13 @@ static void test_window_layers(void)
         a.weight_bytes = b.weight_bytes = 1025u * es;
         a.bias_bytes = b.bias_bytes = 1025u * 4u;
         check_pair("conv2d (output)", dtype, a, b, 0, 0);
+
+        /* depthwise conv2d 1x1 (format version 2): 1025 channels in and out */
+        a = window_layer(CIRCNN_LAYER_DEPTHWISE_CONV2D, 2048, 2048, 1025, 1025);
+        b = window_layer(CIRCNN_LAYER_DEPTHWISE_CONV2D, 4, 4, 1025, 1025);
+        a.weight_bytes = b.weight_bytes = 1025u * es;
+        a.bias_bytes = b.bias_bytes = 1025u * 4u;
+        check_pair("depthwise_conv2d", dtype, a, b, 0, 0);
 
         /* bc_conv2d, k = 4: 2048 x 2048 x 4 (2^24 elements, the limit) to
          * 2048 x 2048 x 1025; weights 1 x 1 x 257 x 1 x 4.  Its input

@@ -1,8 +1,9 @@
 """Write the compatibility files of tests/compat (run once per format version).
 
 The files are what an old release wrote and what a user may still hold: a
-.circ blob and its firmware header for a q15 and an f32 model that use every
-layer kind of format version 1, the inputs (the runtime's own numbers: int16
+.circ blob and its firmware header for q15 and f32 models that use every
+layer kind of format version 1 (q15, q15_argmax, f32, f32_argmax) and of
+version 2, which added the depthwise convolution (q15_v2, f32_v2), the inputs (the runtime's own numbers: int16
 for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
 and test_compat_c.c check that the runtime still reads them and gives
 exactly those outputs.  Do not regenerate them to make a test pass: a change
@@ -23,16 +24,20 @@ from circnn import layers as L
 SAMPLES = 6
 
 
-def network(head):
+def network(head, depthwise=False):
     """Every layer kind: conv2d (fused ReLU, "same"), max pooling, a ReLU of
-    its own, bc_conv2d (stride 2, a BatchNorm scale), average pooling
-    ("same"), flatten, bc_dense (fused ReLU), dense, then `head`."""
+    its own, (depthwise: a depthwise convolution, "same", fused ReLU),
+    bc_conv2d (stride 2, a BatchNorm scale), average pooling ("same"),
+    flatten, bc_dense (fused ReLU), dense, then `head`."""
     rng = np.random.default_rng(2024)
+    middle = [L.DepthwiseConv2d(8, 3, padding="same", bias=rng.normal(0, 0.1, 8), seed=rng),
+              L.ReLU()] if depthwise else []
     return circnn.Model([
         L.Conv2d(2, 8, 3, padding="same", seed=rng),
         L.ReLU(),
         L.MaxPool2d(2),
         L.ReLU(),
+    ] + middle + [
         L.BlockCirculantConv2d(8, 8, 3, 4, stride=2, padding="same", seed=rng),
         L.BatchNorm(8, gamma=rng.uniform(0.5, 1.5, 8), beta=rng.normal(0, 0.1, 8),
                     mean=rng.normal(0, 0.1, 8), var=rng.uniform(0.5, 1.5, 8)),
@@ -53,9 +58,12 @@ def main(out):
         "q15_argmax": network([L.Argmax()]).quantize(calibration),
         "f32": network([L.Softmax()]).to_f32(),
         "f32_argmax": network([L.Softmax(), L.Argmax()]).to_f32(),
+        "q15_v2": network([], depthwise=True).quantize(calibration),
+        "f32_v2": network([L.Softmax()], depthwise=True).to_f32(),
     }
     inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
-    assert np.array_equal(inputs["q15"], models["q15_argmax"].quantize_input(x))
+    for name in ("q15_argmax", "q15_v2"):
+        assert np.array_equal(inputs["q15"], models[name].quantize_input(x))
     for name, model in models.items():
         dtype = name[:3]
         model.save(os.path.join(out, f"{name}.circ"))

@@ -4,7 +4,7 @@
  * replay driver that meson runs under ASan + UBSan (fuzz_replay.c).
  *
  * fuzz_mutate changes several fields of a blob at once: shapes, kernel,
- * stride, padding, block size, layer type, layer count, with values chosen
+ * stride, padding, block size, layer type, layer count, format version, with values chosen
  * near the limits of circnn/model.h and shapes whose element count wraps
  * 32 bits (2048 x 2048 x 1025 and the like).  Most of the time it then
  * repairs what a real exporter would keep consistent (window output sizes,
@@ -87,13 +87,13 @@ static uint64_t fz_count(const uint8_t *shape)
 static int fz_is_window(uint32_t t)
 {
     return t == CIRCNN_LAYER_CONV2D || t == CIRCNN_LAYER_BC_CONV2D || t == CIRCNN_LAYER_MAXPOOL2D ||
-           t == CIRCNN_LAYER_AVGPOOL2D;
+           t == CIRCNN_LAYER_AVGPOOL2D || t == CIRCNN_LAYER_DEPTHWISE_CONV2D;
 }
 
 static int fz_has_weights(uint32_t t)
 {
     return t == CIRCNN_LAYER_DENSE || t == CIRCNN_LAYER_BC_DENSE || t == CIRCNN_LAYER_CONV2D ||
-           t == CIRCNN_LAYER_BC_CONV2D;
+           t == CIRCNN_LAYER_BC_CONV2D || t == CIRCNN_LAYER_DEPTHWISE_CONV2D;
 }
 
 static int fz_circulant(uint32_t t) { return t == CIRCNN_LAYER_BC_DENSE || t == CIRCNN_LAYER_BC_CONV2D; }
@@ -106,6 +106,7 @@ static uint64_t fz_weight_count(const uint8_t *e)
     switch (e[E_TYPE]) {
     case CIRCNN_LAYER_DENSE: return m * n;
     case CIRCNN_LAYER_CONV2D: return taps * n * m;
+    case CIRCNN_LAYER_DEPTHWISE_CONV2D: return taps * n;
     case CIRCNN_LAYER_BC_DENSE: return k ? (m + k - 1) / k * ((n + k - 1) / k) * k : 0;
     case CIRCNN_LAYER_BC_CONV2D: return k ? taps * ((m + k - 1) / k) * ((n + k - 1) / k) * k : 0;
     default: return 0;
@@ -136,7 +137,7 @@ static uint32_t fz_value(uint32_t *s)
 static void fz_mutate_field(uint8_t *b, uint32_t layers, uint32_t *s)
 {
     uint8_t *e = fz_entry(b, fz_below(s, layers));
-    switch (fz_below(s, 10)) {
+    switch (fz_below(s, 11)) {
     case 0: fz_wr16(e + E_IN + 2 * fz_below(s, 3), fz_value(s)); break;
     case 1: fz_wr16(e + E_OUT + 2 * fz_below(s, 3), fz_value(s)); break;
     case 2: {
@@ -149,7 +150,12 @@ static void fz_mutate_field(uint8_t *b, uint32_t layers, uint32_t *s)
     case 4: e[E_STRIDE] = (uint8_t)fz_value(s); break;
     case 5: fz_wr16(e + E_K, fz_below(s, 2) ? 1u << fz_below(s, 12) : fz_value(s)); break;
     case 6: e[E_FLAGS] = (uint8_t)(e[E_FLAGS] ^ (1u << fz_below(s, 3))); break;
-    case 7: e[E_TYPE] = (uint8_t)(1u + fz_below(s, CIRCNN_LAYER_ARGMAX)); break;
+    case 7: /* every type, and one past the newest */
+        e[E_TYPE] = (uint8_t)(1u + fz_below(s, CIRCNN_LAYER_DEPTHWISE_CONV2D + 1u));
+        break;
+    case 10: /* the format version: the oldest, the newest, one either side */
+        fz_wr16(b + 4, CIRCNN_FORMAT_VERSION - 1u + fz_below(s, CIRCNN_FORMAT_VERSION_NEWEST - CIRCNN_FORMAT_VERSION + 3u));
+        break;
     case 8: /* the same channel count in and out */
         fz_wr16(e + E_OUT + 4, fz_rd16(e + E_IN + 4));
         break;
@@ -185,7 +191,8 @@ static void fz_repair_layer(uint8_t *e, uint32_t dtype)
             else if (k <= in[a])
                 out[a] = (in[a] - k) / st + 1u;
         }
-        if (t == CIRCNN_LAYER_MAXPOOL2D || t == CIRCNN_LAYER_AVGPOOL2D) out[2] = in[2];
+        if (t == CIRCNN_LAYER_MAXPOOL2D || t == CIRCNN_LAYER_AVGPOOL2D || t == CIRCNN_LAYER_DEPTHWISE_CONV2D)
+            out[2] = in[2];
         e[E_FLAGS] &= fz_has_weights(t) ? 3u : 2u;
     } else {
         e[E_KH] = e[E_KW] = e[E_STRIDE] = 0;
@@ -366,6 +373,11 @@ static size_t fuzz_mutate(uint8_t *b, size_t size, size_t cap, uint32_t seed)
         }
         memcpy(b + 24, fz_entry(b, 0) + E_IN, 6);
         memcpy(b + 30, fz_entry(b, layers - 1) + E_OUT, 6);
+        /* the oldest version that holds the layer types (as the exporter writes) */
+        uint32_t version = CIRCNN_FORMAT_VERSION;
+        for (uint32_t l = 0; l < layers; l++)
+            if (fz_entry(b, l)[E_TYPE] == CIRCNN_LAYER_DEPTHWISE_CONV2D) version = 2;
+        fz_wr16(b + 4, version);
     }
     if (fz_below(&s, 8) != 0) {
         uint32_t t = fz_relayout(b, total, (uint32_t)cap, &s);
