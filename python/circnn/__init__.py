@@ -27,6 +27,14 @@ from .model import Model
 __version__ = _ffi.string(_lib.circnn_version()).decode("ascii")
 
 
+def from_torch(module, input_shape):
+    """The circnn.Model of a PyTorch module (needs torch: pip install "circnn[torch]").
+    input_shape is torch's, without the batch: (channels, height, width) or
+    (features,).  See circnn.torch_convert for what it converts."""
+    from .torch_convert import from_torch as convert
+    return convert(module, input_shape)
+
+
 def get_include():
     """The folder that holds circnn's C headers (circnn/circnn.h and the rest)."""
     header = importlib.resources.files(__name__) / "include" / "circnn" / "circnn.h"
@@ -40,5 +48,5 @@ def get_include():
 
 
 __all__ = ["Model", "Engine", "ExportedModel", "load", "layers", "datasets", "circulant", "fixed", "kernels",
-           "presets", "train",
+           "presets", "train", "from_torch",
            "ModelFormatError", "RuntimeRefused", "get_include", "__version__"]
