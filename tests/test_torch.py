@@ -156,23 +156,27 @@ def cnn_flatten():
         nn.Flatten(), nn.BatchNorm1d(128), nn.Linear(128, 10))
 
 
-class Chain(nn.Module):
+def chain():
     """A plain module whose forward is a chain, with functional relu and flatten."""
 
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, 3, padding=1)
-        self.body = nn.Sequential(nn.MaxPool2d(2), BlockCirculantConv2d(8, 16, 3, 8, padding=1), nn.BatchNorm2d(16))
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(7 * 7 * 16, 10)
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3, padding=1)
+            self.body = nn.Sequential(nn.MaxPool2d(2), BlockCirculantConv2d(8, 16, 3, 8, padding=1),
+                                      nn.BatchNorm2d(16))
+            self.pool = nn.MaxPool2d(2)
+            self.fc = nn.Linear(7 * 7 * 16, 10)
 
-    def forward(self, x):
-        x = torch.relu(self.conv(x))
-        x = nn.functional.relu(self.body(x))
-        return self.fc(torch.flatten(self.pool(x), 1))
+        def forward(self, x):
+            x = torch.relu(self.conv(x))
+            x = nn.functional.relu(self.body(x))
+            return self.fc(torch.flatten(self.pool(x), 1))
+
+    return Chain()
 
 
-@pytest.mark.parametrize("build", [cnn_gap, cnn_flatten, Chain])
+@pytest.mark.parametrize("build", [cnn_gap, cnn_flatten, chain])
 def test_from_torch_computes_what_torch_computes(build, images):
     x, _ = images
     net = settle_batchnorm(build(), nchw(x))
@@ -207,33 +211,51 @@ def test_from_torch_exports_quantizes_and_runs_in_the_c_engine(images, tmp_path)
     again = circnn.load(tmp_path / "model.circ")
     np.testing.assert_array_equal(circnn.Engine(again).run(x[:20]), circnn.Engine(q).run(x[:20]))
     assert "CIRCNN" in (tmp_path / "model.h").read_text()
+    # the circnn command verifies it like any model: C engine and bit-exact simulator agree
+    r = subprocess.run([sys.executable, "-m", "circnn", "verify", str(tmp_path / "model.circ"), "--data",
+                        "fashion-mnist", "--limit", "100", "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "outputs where simulator and C differ: 0" in r.stdout
 
 
-class Residual(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 1, 3, padding=1)
+def test_missing_torch_fails_these_tests_never_skips(tmp_path):
+    """With torch unimportable the tests here fail and say how to install it."""
+    code = ("import sys; sys.modules['torch'] = None; import pytest; "
+            f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', {__file__!r}, '-k', 'refuse_bad_arguments']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "1 error" in r.stdout and "skipped" not in r.stdout        # the fixture fails the test
+    assert "circnn[torch]" in r.stdout
 
-    def forward(self, x):
-        return x + self.conv(x)
+
+def residual():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.conv(x)
+
+    return Residual()
 
 
-@pytest.mark.parametrize("net, shape, words", [
-    (nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Sigmoid()), (1, 28, 28), ["2", "Sigmoid"]),
-    (nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1)), (1, 28, 28), ["0", "same"]),
-    (nn.Sequential(nn.Conv2d(1, 4, 3, groups=1, dilation=2)), (1, 28, 28), ["dilation"]),
-    (nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), BlockCirculantLinear(8 * 26 * 26, 16, 8)), (1, 28, 28),
+@pytest.mark.parametrize("build, shape, words", [
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Sigmoid()), (1, 28, 28), ["2", "Sigmoid"]),
+    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1)), (1, 28, 28), ["0", "same"]),
+    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, groups=1, dilation=2)), (1, 28, 28), ["dilation"]),
+    (lambda: nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), BlockCirculantLinear(8 * 26 * 26, 16, 8)), (1, 28, 28),
      ["2", "CHW"]),
-    (nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1)), (1, 28, 28), ["Softmax"]),
-    (nn.Sequential(nn.AdaptiveAvgPool2d(2)), (1, 28, 28), ["1 x 1"]),
-    (nn.Sequential(nn.BatchNorm2d(1, track_running_stats=False)), (1, 28, 28), ["running"]),
-    (nn.Sequential(nn.AvgPool2d(3, stride=1, padding=1)), (1, 28, 28), ["count_include_pad"]),
-    (Residual(), (1, 28, 28), ["Residual", "chain"]),
-    (nn.Sequential(nn.Linear(10, 10)), (1, 28, 28), ["0", "vector"]),
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1)), (1, 28, 28), ["Softmax"]),
+    (lambda: nn.Sequential(nn.AdaptiveAvgPool2d(2)), (1, 28, 28), ["1 x 1"]),
+    (lambda: nn.Sequential(nn.BatchNorm2d(1, track_running_stats=False)), (1, 28, 28), ["running"]),
+    (lambda: nn.Sequential(nn.AvgPool2d(3, stride=1, padding=1)), (1, 28, 28), ["count_include_pad"]),
+    (residual, (1, 28, 28), ["Residual", "chain"]),
+    (lambda: nn.Sequential(nn.Linear(10, 10)), (1, 28, 28), ["0", "vector"]),
 ])
-def test_from_torch_refuses_what_circnn_cannot_compute(net, shape, words):
+def test_from_torch_refuses_what_circnn_cannot_compute(build, shape, words):
     with pytest.raises(ValueError) as info:
-        circnn.from_torch(net, shape)
+        circnn.from_torch(build(), shape)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
 
