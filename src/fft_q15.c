@@ -19,15 +19,146 @@ circnn_status_t circnn_fft_check(uint32_t n)
     return CIRCNN_OK;
 }
 
+/*
+ * n = 8 written out (m = 4 words: one radix-4 butterfly of twiddle 1, the
+ * bit reversal, one split pair of twiddle 128): the same operations in the
+ * same order as the loops below and as the DSP variant, without their
+ * loops and table look-ups, which cost more than the transform at this
+ * size (the block-circulant layers run thousands of them).  Every stored
+ * value fits int16 (fft.h's bounds), so locals stand for the buffer.
+ */
+static inline uint32_t sq8(int32_t re, int32_t im)
+{
+    return (uint32_t)(re * re) + (uint32_t)(im * im);
+}
+
+/* (v + rnd) >> k of a sum formed modulo 2^32 whose true value fits int32. */
+static inline int16_t round_sum8(uint32_t v, uint32_t rnd, int32_t k)
+{
+    uint32_t u = v + rnd;
+    int32_t w = u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    return (int16_t)(w >> k);
+}
+
+/* The split coefficients of bin 1 of 8 (t = 128): fft.h's B. */
+static inline void split8_coefficients(int32_t *br, int32_t *bi)
+{
+    int32_t c, s;
+    circnn_twiddle_q15(CIRCNN_TWIDDLE_CIRCLE / 8u, &c, &s);
+    *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
+}
+
+/* circnn_fft_q15_normalise_shift for acc != 0, by CLZ where the core has
+ * it: its loop counts the k >= 0 with acc < 2^(28 - 2k), i.e. bit length
+ * L <= 28 - 2k, up to 15: floor((28 - L) / 2) + 1 of them when L <= 28. */
+static inline int32_t normalise_shift8(uint32_t *acc)
+{
+#if defined(__GNUC__) && (defined(__ARM_FEATURE_CLZ) || !defined(__arm__))
+    const int32_t bits = 32 - __builtin_clz(*acc);
+    const int32_t s0 = bits > 28 ? 0 : ((28 - bits) >> 1) >= 14 ? 15 : ((28 - bits) >> 1) + 1;
+    *acc <<= 2 * s0;
+    return s0;
+#else
+    return circnn_fft_q15_normalise_shift(acc);
+#endif
+}
+
+/* The radix-4 butterfly of twiddle 1 on words a, b, c, d with shift s, in
+ * place; then the bit reversal (words b and c exchanged).  Returns the OR of
+ * the outputs' |y|^2. */
+CIRCNN_ALWAYS_INLINE uint32_t butterfly8(int32_t *z, int32_t s, int inverse)
+{
+    const int32_t h1 = s >= 2, h2 = s == 3, t = s > 0;
+    const int32_t pr = (z[0] + z[4]) >> h1, pi = (z[1] + z[5]) >> h1, qr = (z[0] - z[4]) >> h1;
+    const int32_t qi = (z[1] - z[5]) >> h1, rr = (z[2] + z[6]) >> h1, ri = (z[3] + z[7]) >> h1;
+    const int32_t ur = (z[2] - z[6]) >> h1, ui = (z[3] - z[7]) >> h1;
+    const int32_t y0r = (pr + rr) >> (s - h1), y0i = (pi + ri) >> (s - h1);
+    const int32_t y2r = ((pr - rr) >> h2) >> t, y2i = ((pi - ri) >> h2) >> t;
+    int32_t y1r, y1i, y3r, y3i;
+    if (inverse) {
+        y1r = (qr - ui) >> h2, y1i = (qi + ur) >> h2, y3r = (qr + ui) >> h2, y3i = (qi - ur) >> h2;
+    } else {
+        y1r = (qr + ui) >> h2, y1i = (qi - ur) >> h2, y3r = (qr - ui) >> h2, y3i = (qi + ur) >> h2;
+    }
+    z[0] = y0r, z[1] = y0i, z[2] = y1r >> t, z[3] = y1i >> t;
+    z[4] = y2r, z[5] = y2i, z[6] = y3r >> t, z[7] = y3i >> t;
+    return sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+}
+
+static int32_t rfft8(const int16_t *in, int16_t *out)
+{
+    int32_t z[8] = {in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]};
+    uint32_t acc = sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+    if (acc == 0) {   /* zero in, zero out: s0 = 15 and no stage shifts (as circnn_rfft_q15_dsp) */
+        for (int i = 0; i < 8; i++) out[i] = 0;
+        return -15;
+    }
+    const int32_t s0 = normalise_shift8(&acc);
+    z[0] *= 1 << s0, z[1] *= 1 << s0, z[2] *= 1 << s0, z[3] *= 1 << s0;
+    z[4] *= 1 << s0, z[5] *= 1 << s0, z[6] *= 1 << s0, z[7] *= 1 << s0;
+    const int32_t s = circnn_fft_q15_radix4_shift(acc);
+    acc = butterfly8(z, s, 0);
+    /* the split */
+    const int32_t s2 = circnn_fft_q15_split_shift(acc), h = s2 == 2, k = 15 + s2 - h;
+    const uint32_t rnd = (uint32_t)1 << (k - 1);
+    int32_t br, bi;
+    split8_coefficients(&br, &bi);
+    out[0] = (int16_t)((z[0] + z[1]) >> s2), out[1] = (int16_t)((z[0] - z[1]) >> s2);
+    out[4] = (int16_t)(z[4] >> s2), out[5] = (int16_t)((-z[5]) >> s2);
+    const int32_t zr = z[2] >> h, zi = z[3] >> h, mr = z[6] >> h, mi = z[7] >> h;
+    const uint32_t d1 = (uint32_t)(mr - zr), d2 = (uint32_t)(zi + mi);
+    const uint32_t p1 = (uint32_t)br * d1 + (uint32_t)bi * d2, p2 = (uint32_t)bi * d1 - (uint32_t)br * d2;
+    out[2] = round_sum8((uint32_t)zr * 32768u + p1, rnd, k);
+    out[3] = round_sum8((uint32_t)zi * 32768u + p2, rnd, k);
+    out[6] = round_sum8((uint32_t)mr * 32768u - p1, rnd, k);
+    out[7] = round_sum8((uint32_t)mi * 32768u + p2, rnd, k);
+    return -s0 + s + s2;
+}
+
+static int32_t irfft8(const int16_t *in, int16_t *out)
+{
+    int32_t x[8] = {in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]}, z[8];
+    uint32_t acc = sq8(x[0], x[1]) | sq8(x[2], x[3]) | sq8(x[4], x[5]) | sq8(x[6], x[7]);
+    if (acc == 0) {   /* as circnn_irfft_q15_dsp */
+        for (int i = 0; i < 8; i++) out[i] = 0;
+        return -17;
+    }
+    const int32_t s0 = normalise_shift8(&acc);
+    x[0] *= 1 << s0, x[1] *= 1 << s0, x[2] *= 1 << s0, x[3] *= 1 << s0;
+    x[4] *= 1 << s0, x[5] *= 1 << s0, x[6] *= 1 << s0, x[7] *= 1 << s0;
+    /* the inverse split */
+    const int32_t s2 = circnn_fft_q15_split_shift(acc), h = s2 == 2, k = 15 + s2 - h;
+    const uint32_t rnd = (uint32_t)1 << (k - 1);
+    int32_t br, bi;
+    split8_coefficients(&br, &bi);
+    z[0] = (x[0] + x[1]) >> (s2 + 1), z[1] = (x[0] - x[1]) >> (s2 + 1);
+    z[4] = x[4] >> s2, z[5] = (-x[5]) >> s2;
+    const int32_t zr = x[2] >> h, zi = x[3] >> h, mr = x[6] >> h, mi = x[7] >> h;
+    const uint32_t d1 = (uint32_t)(mr - zr), d2 = (uint32_t)(zi + mi);
+    const uint32_t q1 = (uint32_t)br * d1 - (uint32_t)bi * d2, q2 = (uint32_t)bi * d1 + (uint32_t)br * d2;
+    z[2] = round_sum8((uint32_t)zr * 32768u + q1, rnd, k);
+    z[3] = round_sum8((uint32_t)zi * 32768u - q2, rnd, k);
+    z[6] = round_sum8((uint32_t)mr * 32768u - q1, rnd, k);
+    z[7] = round_sum8((uint32_t)mi * 32768u - q2, rnd, k);
+    acc = sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+    const int32_t s = circnn_fft_q15_radix4_shift(acc);
+    butterfly8(z, s, 1);
+    out[0] = (int16_t)z[0], out[1] = (int16_t)z[1], out[2] = (int16_t)z[2], out[3] = (int16_t)z[3];
+    out[4] = (int16_t)z[4], out[5] = (int16_t)z[5], out[6] = (int16_t)z[6], out[7] = (int16_t)z[7];
+    return -s0 + s2 + s - 2;
+}
+
 #if CIRCNN_DSP
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
+    if (n == 8) return rfft8(in, out);
     return circnn_rfft_q15_dsp(in, out, n);
 }
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
+    if (n == 8) return irfft8(in, out);
     return circnn_irfft_q15_dsp(in, out, n);
 }
 
@@ -265,6 +396,7 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
+    if (n == 8) return rfft8(in, out);
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
     normalise(in, out, n, s0);
@@ -274,6 +406,7 @@ int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
+    if (n == 8) return irfft8(in, out);
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
     int32_t exponent = -s0 + split_inverse(in, out, m, n, s0, &acc);
