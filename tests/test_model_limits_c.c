@@ -260,8 +260,12 @@ static void test_scratch_sizes(void)
               k, circnn_bc_dense_f32_scratch_bytes(n, m, k));
         CHECK(circnn_bc_dense_q15_scratch_bytes(n, m, k) == SIZE_MAX, "bc_dense q15 %u -> %u, k = %u: %zu", n, m,
               k, circnn_bc_dense_q15_scratch_bytes(n, m, k));
+        CHECK(circnn_bc_dense_weight_count(n, m, k) == SIZE_MAX, "bc_dense weights %u -> %u, k = %u: %zu", n, m, k,
+              circnn_bc_dense_weight_count(n, m, k));
     }
     CHECK(circnn_bc_dense_q15_scratch_bytes(65536, 65536, 2) < SIZE_MAX, "bc_dense at the limit refused");
+    CHECK(circnn_bc_dense_weight_count(65536, 65536, 2) == (size_t)1 << 31, "bc_dense weights at the limit: %zu",
+          circnn_bc_dense_weight_count(65536, 65536, 2));
 
     circnn_window_t g;
     memset(&g, 0, sizeof g);

@@ -49,7 +49,8 @@
  *    likewise for w; circnn_window_geometry's results always do); then
  *    CIRCNN_ERR_BLOCK_SIZE unless circnn_fft_check(k); then CIRCNN_ERR_SHAPE
  *    if a scratch size does not fit a size_t.  The layers assume a checked
- *    shape.
+ *    shape; the scratch size functions return SIZE_MAX for a shape the
+ *    check refuses (never a wrapped figure).
  *  - q15, E: the maximum of the exponents circnn_rfft_q15 returns for the
  *    in_h * in_w * q blocks of the input (an all-zero block takes part with
  *    its exponent); padding pixels are not transformed and take no part.

@@ -40,7 +40,9 @@ extern "C" {
 circnn_status_t circnn_bc_dense_check(uint32_t in_features, uint32_t out_features,
                                       uint32_t block_size);
 
-/* Number of reals (f32) or int16 (q15) in the packed weights: p * q * k. */
+/* Number of reals (f32) or int16 (q15) in the packed weights: p * q * k
+ * (at most 2^31); SIZE_MAX for a shape circnn_bc_dense_check refuses.
+ * The scratch sizes below are SIZE_MAX for those shapes too. */
 size_t circnn_bc_dense_weight_count(uint32_t in_features, uint32_t out_features,
                                     uint32_t block_size);
 

@@ -116,11 +116,15 @@
  *    takes at most 32768 values (the index fits an int16).
  *
  * Compatibility: the format version changes with any change to the layout
- * or the meaning of a field.  The runtime then either still reads files of
- * the old version or refuses them with CIRCNN_ERR_VERSION; never reads
- * them differently.  tests/compat holds a q15 and an f32 model of every
- * layer kind of version 1, with their outputs, and tests that they still
- * load and give exactly those outputs.
+ * or the meaning of a field, or a new layer type.  The runtime then either
+ * still reads files of the old version (CIRCNN_FORMAT_VERSION stays the
+ * oldest it reads) or refuses them with CIRCNN_ERR_VERSION (and raises
+ * CIRCNN_FORMAT_VERSION, so their firmware headers stop compiling); it
+ * never reads them differently.  tests/compat holds q15 and f32 models of
+ * every layer kind of each version, written by the circnn of that version,
+ * with their outputs; the tests check that they still load and give
+ * exactly those outputs (tests/compat/make_compat.py: add the files of a
+ * new version beside the old ones, never regenerate the old ones).
  * ===========================================================================
  */
 #ifndef CIRCNN_MODEL_H
