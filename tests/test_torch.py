@@ -17,7 +17,7 @@ from circnn import circulant, layers as L
 try:
     import torch
     from torch import nn
-    from circnn.torch import BlockCirculantConv2d, BlockCirculantLinear
+    from circnn.torch import BlockCirculantConv2d, BlockCirculantLinear, DepthwiseConv2d
 except ImportError as exc:          # the tests below fail with this message
     torch = None
     MISSING = (f"torch is missing ({exc}): install it with `pip install \"circnn[torch]\"` "
@@ -156,6 +156,17 @@ def cnn_flatten():
         nn.Flatten(), nn.BatchNorm1d(128), nn.Linear(128, 10))
 
 
+def separable():
+    """Depthwise-separable: depthwise 3x3 (stride 1 and 2) then block-circulant pointwise 1x1."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        DepthwiseConv2d(16, 3, stride=2, padding=0), nn.BatchNorm2d(16), nn.ReLU(),             # 28 -> 13
+        BlockCirculantConv2d(16, 32, 1, 8), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.ReLU(),
+        BlockCirculantConv2d(32, 32, 1, 16), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
 def chain():
     """A plain module whose forward is a chain, with functional relu and flatten."""
 
@@ -176,7 +187,7 @@ def chain():
     return Chain()
 
 
-@pytest.mark.parametrize("build", [cnn_gap, cnn_flatten, chain])
+@pytest.mark.parametrize("build", [cnn_gap, cnn_flatten, chain, separable])
 def test_from_torch_computes_what_torch_computes(build, images):
     x, _ = images
     net = settle_batchnorm(build(), nchw(x))
@@ -194,9 +205,22 @@ def test_from_torch_computes_what_torch_computes(build, images):
     np.testing.assert_allclose(got, expect64, rtol=0, atol=1e-11 * scale)
 
 
-def test_from_torch_exports_quantizes_and_runs_in_the_c_engine(images, tmp_path):
+def test_depthwise_twin_is_a_grouped_conv2d():
+    dw = DepthwiseConv2d(6, 3, padding=1)
+    assert isinstance(dw, nn.Conv2d) and dw.groups == 6 and tuple(dw.weight.shape) == (6, 1, 3, 3)
+    model = circnn.from_torch(nn.Sequential(dw), (6, 5, 4))
+    layer = model.layers[0]
+    assert isinstance(layer, L.DepthwiseConv2d)
+    x = torch.randn(2, 6, 5, 4)
+    with torch.no_grad():
+        expect = dw(x).numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(layer.forward(x.double().numpy().transpose(0, 2, 3, 1)), expect, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("build", [cnn_gap, separable])
+def test_from_torch_exports_quantizes_and_runs_in_the_c_engine(build, images, tmp_path):
     x, y = images
-    net = settle_batchnorm(cnn_gap(), nchw(x))
+    net = settle_batchnorm(build(), nchw(x))
     model = circnn.from_torch(net, (1, 28, 28))
     float_out = model.forward(x)
     q = model.quantize(x[:128])
@@ -244,6 +268,7 @@ def residual():
     (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Sigmoid()), (1, 28, 28), ["2", "Sigmoid"]),
     (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1)), (1, 28, 28), ["0", "same"]),
     (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, groups=1, dilation=2)), (1, 28, 28), ["dilation"]),
+    (lambda: nn.Sequential(nn.Conv2d(4, 8, 3, groups=2)), (4, 28, 28), ["0", "depthwise"]),
     (lambda: nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), BlockCirculantLinear(8 * 26 * 26, 16, 8)), (1, 28, 28),
      ["2", "CHW"]),
     (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1)), (1, 28, 28), ["Softmax"]),

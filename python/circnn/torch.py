@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BlockCirculantLinear", "BlockCirculantConv2d"]
+__all__ = ["BlockCirculantLinear", "BlockCirculantConv2d", "DepthwiseConv2d"]
 
 
 def _blocks(features, block_size):
@@ -188,3 +188,15 @@ class BlockCirculantConv2d(nn.Module):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"block_size={self.block_size}, stride={self.stride}, padding={self.padding}, "
                 f"bias={self.bias is not None}")
+
+
+class DepthwiseConv2d(nn.Conv2d):
+    """Depthwise convolution (depth multiplier 1), the twin of
+    circnn.layers.DepthwiseConv2d: nn.Conv2d(channels, channels, kernel_size,
+    groups=channels), with torch's weight (channels, 1, kernel_h, kernel_w)
+    (circnn.from_torch writes it as circnn's (kernel_h, kernel_w, channels)).
+    Its partner is a pointwise BlockCirculantConv2d(..., kernel_size=1, ...)."""
+
+    def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, device=None, dtype=None):
+        super().__init__(_positive("channels", channels), channels, kernel_size, stride=stride, padding=padding,
+                         groups=channels, bias=bias, device=device, dtype=dtype)

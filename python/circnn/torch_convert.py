@@ -5,7 +5,8 @@ step takes the previous step's output and nothing else; torch.fx traces it),
 of these steps, read in eval mode (BatchNorm with its running statistics):
 
     circnn.torch.BlockCirculantLinear, circnn.torch.BlockCirculantConv2d,
-    nn.Linear, nn.Conv2d (groups 1, dilation 1, zero padding), nn.BatchNorm1d,
+    nn.Linear, nn.Conv2d (groups 1, or depthwise: groups = in = out channels,
+    as circnn.torch.DepthwiseConv2d; dilation 1, zero padding), nn.BatchNorm1d,
     nn.BatchNorm2d, nn.ReLU (and F.relu / torch.relu), nn.MaxPool2d,
     nn.AvgPool2d, nn.AdaptiveAvgPool2d(1), nn.Flatten (and torch.flatten(x, 1)),
     nn.Dropout and nn.Identity (nothing at inference).
@@ -28,7 +29,7 @@ from . import torch as ct
 from .model import Model
 from .window import window_geometry
 
-_LEAVES = (ct.BlockCirculantLinear, ct.BlockCirculantConv2d)
+_LEAVES = (ct.BlockCirculantLinear, ct.BlockCirculantConv2d, ct.DepthwiseConv2d)
 _RELU_FUNCTIONS = (torch.relu, torch.nn.functional.relu)
 
 
@@ -207,13 +208,19 @@ def from_torch(module, input_shape):
             layer = L.BlockCirculantConv2d(step.in_channels, step.out_channels, step.kernel_size, step.block_size,
                                            stride=stride, padding=mode, weight=_array(step.weight), bias=bias)
         elif isinstance(step, nn.Conv2d):
-            if step.groups != 1 or tuple(step.dilation) != (1, 1) or step.padding_mode != "zeros":
-                raise ValueError(f"{label} ({step}): circnn converts nn.Conv2d with groups=1, dilation 1 "
-                                 "and zero padding only")
+            depthwise = step.groups > 1 and step.groups == step.in_channels == step.out_channels
+            if (step.groups != 1 and not depthwise) or tuple(step.dilation) != (1, 1) \
+                    or step.padding_mode != "zeros":
+                raise ValueError(f"{label} ({step}): circnn converts nn.Conv2d with groups=1 or depthwise "
+                                 "(groups = in_channels = out_channels), dilation 1 and zero padding only")
             mode, stride = _window(label, step, shape, step.kernel_size, step.stride, _conv_padding(step))
             bias = None if step.bias is None else _array(step.bias)
-            layer = L.Conv2d(step.in_channels, step.out_channels, step.kernel_size, stride=stride, padding=mode,
-                             weight=_array(step.weight).transpose(2, 3, 1, 0), bias=bias)
+            if depthwise:
+                layer = L.DepthwiseConv2d(step.in_channels, step.kernel_size, stride=stride, padding=mode,
+                                          weight=_array(step.weight)[:, 0].transpose(1, 2, 0), bias=bias)
+            else:
+                layer = L.Conv2d(step.in_channels, step.out_channels, step.kernel_size, stride=stride,
+                                 padding=mode, weight=_array(step.weight).transpose(2, 3, 1, 0), bias=bias)
         elif isinstance(step, nn.BatchNorm2d):
             layer = _batchnorm(label, step, None)
         elif isinstance(step, nn.BatchNorm1d):
@@ -242,7 +249,7 @@ def from_torch(module, input_shape):
             layer = L.GlobalAvgPool2d()
         else:
             raise ValueError(f"{label} ({type(step).__name__}): circnn cannot convert this module; it converts "
-                             "circnn.torch layers, Linear, Conv2d, BatchNorm1d/2d, ReLU, MaxPool2d, AvgPool2d, "
+                             "circnn.torch layers, Linear, Conv2d (also depthwise), BatchNorm1d/2d, ReLU, MaxPool2d, AvgPool2d, "
                              "AdaptiveAvgPool2d(1), Flatten, Dropout and Identity")
         try:
             shape = tuple(layer.output_shape(shape))
