@@ -24,6 +24,9 @@ except ImportError as exc:          # the tests below fail with this message
                "(or `pip install torch==2.13.0`; bash .ci/setup does)")
 
 
+pytestmark = pytest.mark.torch
+
+
 @pytest.fixture(autouse=True)
 def need_torch():
     if torch is None:
@@ -187,6 +190,7 @@ def chain():
     return Chain()
 
 
+@pytest.mark.dataset
 @pytest.mark.parametrize("build", [cnn_gap, cnn_flatten, chain, separable])
 def test_from_torch_computes_what_torch_computes(build, images):
     x, _ = images
@@ -217,6 +221,7 @@ def test_depthwise_twin_is_a_grouped_conv2d():
     np.testing.assert_allclose(layer.forward(x.double().numpy().transpose(0, 2, 3, 1)), expect, rtol=0, atol=1e-5)
 
 
+@pytest.mark.dataset
 @pytest.mark.parametrize("build", [cnn_gap, separable])
 def test_from_torch_exports_quantizes_and_runs_in_the_c_engine(build, images, tmp_path):
     x, y = images
