@@ -1,6 +1,7 @@
 /* Running a validated model: one layer after another through the arena
  * (contract: circnn/model.h).  circnn_model_init checked every field used
- * here, so nothing is checked again. */
+ * here, so nothing is checked again; in particular every tensor holds at
+ * most CIRCNN_MAX_ELEMENTS elements, so the 32-bit counts below are exact. */
 #include <string.h>
 
 #include "circnn/bc_conv2d.h"
