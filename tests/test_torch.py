@@ -295,3 +295,18 @@ def test_from_torch_needs_a_module_and_a_shape():
         circnn.from_torch("not a module", (1, 28, 28))
     with pytest.raises(ValueError, match="input_shape"):
         circnn.from_torch(nn.Sequential(nn.ReLU()), (28, 28))
+
+
+@pytest.mark.firmware
+def test_torch_model_runs_bit_exact_on_cortex_m4f(cortex_m_tools, tmp_path):
+    """circnn firmware: the exported torch model on QEMU's Cortex-M4F, every output
+    checked against the simulator's bits."""
+    from circnn import firmware
+    x = np.random.default_rng(3).uniform(0, 1, (160, 28, 28, 1)).astype(np.float32)
+    net = settle_batchnorm(cnn_gap(), nchw(x))
+    q = circnn.from_torch(net, (1, 28, 28)).quantize(x[:64])
+    record = firmware.build(q, "cortex-m4f", str(tmp_path))
+    result = firmware.run(str(tmp_path), timeout=60)
+    assert result["status"] == "passed", result["console"]
+    assert (result["passed"], result["failed"]) == (9, 0)
+    assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
