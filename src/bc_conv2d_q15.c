@@ -22,6 +22,7 @@
 #include "bc_conv2d_common.h"
 #include "dsp_q15.h"
 #include "fixed_point.h"
+#include "requant_q15.h"
 
 /* Exponents handed to circnn_requant_q15 are clamped to this range, which
  * changes no result (every e >= 46 saturates or gives 0 alike, every
@@ -66,22 +67,56 @@ static int32_t clamp_exp(int64_t e)
  *    more gives 0 or -1, as circnn_requant_q15's), the two additions
  *    saturating: each clamp decides the sign of an output that saturates;
  *  - u >= 16: circnn_requant_q15 itself. */
+CIRCNN_ALWAYS_INLINE void requant_loop(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias,
+                                       const int16_t *scale, int relu, int mode, int has_bias, int has_scale)
+{
+    const int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
+    const int32_t right = 16 - u, half = u - 1, n = -u > 31 ? 31 : -u;
+    for (uint32_t t = 0; t < count; t++) {
+        const int32_t v = has_scale ? (int32_t)a[t] * scale[t] : (int32_t)a[t];
+        const int32_t b = has_bias ? bias[t] : 0;
+        int32_t o;
+        if (mode == 0) {
+            o = circnn_qadd(v, ((b >> 1) + 16384) >> half) >> right;
+        } else if (mode == 1) {
+            o = circnn_qadd(has_bias ? circnn_qadd(v >> n, b) : v >> n, 32768) >> 16;
+        } else {
+            int16_t r = circnn_requant_q15(v, f, b);
+            y[t] = (relu && r < 0) ? (int16_t)0 : r;
+            continue;
+        }
+        y[t] = circnn_requant_saturate(o, relu);
+    }
+}
+
+/* One loop per combination of the constants above. */
+#define REQUANT_LOOPS(relu)                                                                                       \
+    do {                                                                                                          \
+        if (mode == 2)                                                                                            \
+            requant_loop(a, y, count, f, bias, scale, relu, 2, bias != NULL, scale != NULL);                      \
+        else if (bias && scale)                                                                                   \
+            mode ? requant_loop(a, y, count, f, bias, scale, relu, 1, 1, 1)                                       \
+                 : requant_loop(a, y, count, f, bias, scale, relu, 0, 1, 1);                                      \
+        else if (bias)                                                                                            \
+            mode ? requant_loop(a, y, count, f, bias, scale, relu, 1, 1, 0)                                       \
+                 : requant_loop(a, y, count, f, bias, scale, relu, 0, 1, 0);                                      \
+        else if (scale)                                                                                           \
+            mode ? requant_loop(a, y, count, f, bias, scale, relu, 1, 0, 1)                                       \
+                 : requant_loop(a, y, count, f, bias, scale, relu, 0, 0, 1);                                      \
+        else                                                                                                      \
+            mode ? requant_loop(a, y, count, f, bias, scale, relu, 1, 0, 0)                                       \
+                 : requant_loop(a, y, count, f, bias, scale, relu, 0, 0, 0);                                      \
+    } while (0)
+
 static void requant_scaled_block(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias,
                                  const int16_t *scale, int relu)
 {
     const int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
-    for (uint32_t t = 0; t < count; t++) {
-        const int32_t v = scale ? (int32_t)a[t] * scale[t] : (int32_t)a[t];
-        const int32_t b = bias ? bias[t] : 0;
-        int16_t o;
-        if (u >= 16)
-            o = circnn_requant_q15(v, f, b);
-        else if (u > 0)
-            o = circnn_sat16(circnn_qadd(v, ((b >> 1) + 16384) >> (u - 1)) >> (16 - u));
-        else
-            o = circnn_sat16(circnn_qadd(circnn_qadd(v >> (-u > 31 ? 31 : -u), b), 32768) >> 16);
-        y[t] = (relu && o < 0) ? (int16_t)0 : o;
-    }
+    const int mode = u >= 16 ? 2 : u > 0 ? 0 : 1;
+    if (relu)
+        REQUANT_LOOPS(1);
+    else
+        REQUANT_LOOPS(0);
 }
 
 #if CIRCNN_DSP
@@ -99,9 +134,21 @@ typedef struct {
 } block_pair_t;
 
 #if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
-/* ARMv7E-M assembly: 11 instructions per block and word pair (the pointers
- * by one LDRD, the x words by one, each w word by LDR: unaligned allowed). */
-#define LIST_PASS(OFF, MAC_A, MAC_B)                                                                              \
+/* ARMv7E-M assembly: per list entry the pointers by one LDRD, then per
+ * block the x words by one LDRD and each w word by LDR (unaligned allowed):
+ * 7 instructions a block and word pair, 3 an entry (the list is never
+ * empty: every window overlaps the input).  OFF: the words' byte
+ * offset in a block; an entry covers `per` blocks (1 or 2), the second one
+ * 2k bytes further in x and in w. */
+#define LIST_BLOCK(OFF, MAC_A, MAC_B)                                                                             \
+    "ldrd    %[x0], %[x1], [%[xp], #" OFF "]\n\t"                                                                 \
+    "ldr     %[tw], [%[wp], #" OFF "]\n\t"                                                                        \
+    MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                                      \
+    MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                                      \
+    "ldr     %[tw], [%[wp], #" OFF " + 4]\n\t"                                                                    \
+    "smlsld  %[cl], %[ch], %[tw], %[x1]\n\t"                                                                      \
+    "smlaldx %[dl], %[dh], %[tw], %[x1]\n\t"
+#define LIST_PASS(OFF, BLOCKS)                                                                                    \
     do {                                                                                                          \
         const block_pair_t *lp = list;                                                                            \
         uint32_t al, ah, bl, bh, cl, ch, dl, dh, x0, x1, tw;                                                      \
@@ -114,19 +161,12 @@ typedef struct {
                          "mov     %[ch], #0\n\t"                                                                  \
                          "mov     %[dl], #0\n\t"                                                                  \
                          "mov     %[dh], #0\n\t"                                                                  \
+                         "ldrd    %[xp], %[wp], [%[lp]], #8\n\t"                                                  \
                          "1:\n\t"                                                                                 \
+                         BLOCKS                                                                                   \
                          "ldrd    %[xp], %[wp], [%[lp]], #8\n\t"                                                  \
                          "cmp     %[xp], #0\n\t"                                                                  \
-                         "beq     2f\n\t"                                                                         \
-                         "ldrd    %[x0], %[x1], [%[xp], #" #OFF "]\n\t"                                          \
-                         "ldr     %[tw], [%[wp], #" #OFF "]\n\t"                                                 \
-                         MAC_A "  %[al], %[ah], %[tw], %[x0]\n\t"                                                \
-                         MAC_B "  %[bl], %[bh], %[tw], %[x0]\n\t"                                                \
-                         "ldr     %[tw], [%[wp], #" #OFF " + 4]\n\t"                                             \
-                         "smlsld  %[cl], %[ch], %[tw], %[x1]\n\t"                                                \
-                         "smlaldx %[dl], %[dh], %[tw], %[x1]\n\t"                                                \
-                         "b       1b\n\t"                                                                         \
-                         "2:\n\t"                                                                                 \
+                         "bne     1b\n\t"                                                                         \
                          "strd    %[al], %[ah], [%[wp], #4 * " #OFF "]\n\t"                                       \
                          "strd    %[bl], %[bh], [%[wp], #4 * " #OFF " + 8]\n\t"                                   \
                          "strd    %[cl], %[ch], [%[wp], #4 * " #OFF " + 16]\n\t"                                  \
@@ -137,31 +177,47 @@ typedef struct {
                          :                                                                                        \
                          : "cc", "memory");                                                                       \
     } while (0)
+/* The passes of block size K (PASS1, or PASS2 with K as its first
+ * argument): the word pair at offset 0 holds DC and Nyquist (SMLALBB,
+ * SMLALTT). */
+#define PASS1(OFF, A, B) LIST_PASS(OFF, LIST_BLOCK(#OFF, A, B))
+#define PASS2(OFF, K, A, B) LIST_PASS(OFF, LIST_BLOCK(#OFF, A, B) LIST_BLOCK(#OFF " + 2 * " #K, A, B))
+#define PASSES(K, PASS, ...)                                                                                      \
+    do {                                                                                                          \
+        if (K >= 16) {                                                                                            \
+            PASS(24, __VA_ARGS__ "smlsld ", "smlaldx");                                                            \
+            PASS(16, __VA_ARGS__ "smlsld ", "smlaldx");                                                            \
+        }                                                                                                         \
+        if (K >= 8) PASS(8, __VA_ARGS__ "smlsld ", "smlaldx");                                                     \
+        PASS(0, __VA_ARGS__ "smlalbb", "smlaltt");                                                                 \
+    } while (0)
 
-/* k = 4, 8 or 16 (the passes' offsets are immediates). */
-static int list_mac_native(const block_pair_t *list, uint32_t k)
+/* k = 4, 8 or 16 (the offsets are immediates); per: blocks an entry. */
+static int list_mac_native(const block_pair_t *list, uint32_t k, uint32_t per)
 {
+    if (per == 2) {
+        switch (k) {
+        case 16: PASSES(16, PASS2, 16,); return 1;
+        case 8: PASSES(8, PASS2, 8,); return 1;
+        case 4: PASSES(4, PASS2, 4,); return 1;
+        default: return 0;
+        }
+    }
     switch (k) {
-    case 16:
-        LIST_PASS(24, "smlsld ", "smlaldx");
-        LIST_PASS(16, "smlsld ", "smlaldx");
-        /* fall through */
-    case 8:
-        LIST_PASS(8, "smlsld ", "smlaldx");
-        /* fall through */
-    case 4:
-        LIST_PASS(0, "smlalbb", "smlaltt");
-        return 1;
-    default:
-        return 0;
+    case 16: PASSES(16, PASS1,); return 1;
+    case 8: PASSES(8, PASS1,); return 1;
+    case 4: PASSES(4, PASS1,); return 1;
+    default: return 0;
     }
 }
 #endif
 
-static void list_mac(const block_pair_t *list, uint32_t k)
+/* acc (the end's w) = the sums over the list's blocks, `per` blocks an
+ * entry (the second 2k int16 after the first in x and in w). */
+static void list_mac(const block_pair_t *list, uint32_t k, uint32_t per)
 {
 #if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
-    if (list_mac_native(list, k)) return;
+    if (list_mac_native(list, k, per)) return;
 #endif
     const block_pair_t *e = list;
     while (e->x) e++;
@@ -169,13 +225,15 @@ static void list_mac(const block_pair_t *list, uint32_t k)
     for (uint32_t r = 0; r < k / 2; r++) {
         int64_t a = 0, b = 0;
         for (e = list; e->x; e++) {
-            const uint32_t w = circnn_load_pair(e->w + 2 * r), x = circnn_load_pair(e->x + 2 * r);
-            if (r == 0) {
-                a += (int64_t)(circnn_pair_bottom(w) * circnn_pair_bottom(x));
-                b += (int64_t)(circnn_pair_top(w) * circnn_pair_top(x));
-            } else {
-                a = circnn_smlsld(w, x, a);
-                b = circnn_smlaldx(w, x, b);
+            for (uint32_t h = 0; h < per; h++) {
+                const uint32_t w = circnn_load_pair(e->w + h * k + 2 * r), x = circnn_load_pair(e->x + h * k + 2 * r);
+                if (r == 0) {
+                    a += (int64_t)(circnn_pair_bottom(w) * circnn_pair_bottom(x));
+                    b += (int64_t)(circnn_pair_top(w) * circnn_pair_top(x));
+                } else {
+                    a = circnn_smlsld(w, x, a);
+                    b = circnn_smlaldx(w, x, b);
+                }
             }
         }
         acc[2 * r] = a, acc[2 * r + 1] = b;
@@ -188,23 +246,33 @@ static int32_t forward(const circnn_window_t *g, uint32_t k, const int16_t *x, i
                        int8_t *exps)
 {
     const uint32_t c = g->in_c, q = circnn_blocks(c, k);
-    const size_t total = circnn_bc_conv2d_pixels(g) * q;
+    const size_t pixels = circnn_bc_conv2d_pixels(g), total = pixels * q;
     int32_t e_max = INT32_MIN;
-    for (size_t blk = 0; blk < total; blk++) {
-        int16_t *xs = spectra + blk * k;
-        const int16_t *src = x + (blk / q) * c;
-        uint32_t c0 = (uint32_t)(blk % q) * k;
-        for (uint32_t t = 0; t < k; t++) xs[t] = (c0 + t < c) ? src[c0 + t] : (int16_t)0;
-        int32_t e = circnn_rfft_q15(xs, xs, k);   /* in [-15, 20]: fits int8 */
-        exps[blk] = (int8_t)e;
-        if (e > e_max) e_max = e;
+    int16_t *xs = spectra;
+    int8_t *ep = exps;
+    for (size_t pix = 0; pix < pixels; pix++) {
+        const int16_t *src = x + pix * c;
+        for (uint32_t c0 = 0; c0 < c; c0 += k, xs += k, ep++) {
+            int32_t e;
+            if (c - c0 >= k) {   /* a whole block: transformed out of place, no copy */
+                e = circnn_rfft_q15(src + c0, xs, k);
+            } else {
+                for (uint32_t t = 0; t < k; t++) xs[t] = (c0 + t < c) ? src[c0 + t] : (int16_t)0;
+                e = circnn_rfft_q15(xs, xs, k);
+            }
+            *ep = (int8_t)e;   /* in [-15, 20]: fits int8 */
+            if (e > e_max) e_max = e;
+        }
     }
-    for (size_t blk = 0; blk < total; blk++) {
-        int32_t shift = e_max - exps[blk];
-        int16_t *xs = spectra + blk * k;
+    xs = spectra;
+    for (size_t blk = 0; blk < total; blk++, xs += k) {
+        const int32_t shift = e_max - exps[blk];
         if (shift == 0) continue;
-        for (uint32_t t = 0; t < k; t++)
-            xs[t] = shift >= 16 ? (int16_t)0 : (int16_t)circnn_rshift_round32(xs[t], shift);
+        if (shift >= 16) {
+            for (uint32_t t = 0; t < k; t++) xs[t] = 0;
+        } else {
+            for (uint32_t t = 0; t < k; t++) xs[t] = (int16_t)circnn_rshift_round32(xs[t], shift);
+        }
     }
     return e_max;
 }
@@ -231,6 +299,7 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
 #if CIRCNN_DSP
     block_pair_t list[LIST_MAX + 1];
     const int use_list = (uint32_t)g->kernel_h * g->kernel_w * q <= LIST_MAX;
+    const uint32_t per = (q & 1u) ? 1u : 2u;   /* blocks a list entry */
 #endif
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         uint32_t a_lo, a_hi;
@@ -248,7 +317,7 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                         const uint32_t ix = ox * g->stride + b - g->pad_left;
                         const int16_t *w = layer->weight + ((size_t)a * g->kernel_w + b) * p * q * k;
                         const int16_t *xs = spectra + ((size_t)iy * g->in_w + ix) * q * k;
-                        for (uint32_t j = 0; j < q; j++, w += k, xs += k, blocks++)
+                        for (uint32_t j = 0; j < q; j += per, w += per * k, xs += per * k, blocks++)
                             list[blocks].x = xs, list[blocks].w = w;
                     }
                 }
@@ -261,7 +330,7 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                 if (use_list) {
                     if (i > 0)
                         for (uint32_t e = 0; e < blocks; e++) list[e].w += (size_t)q * k;
-                    list_mac(list, k);
+                    list_mac(list, k, per);
                 } else {
                     for (uint32_t t = 0; t < k; t++) acc[t] = 0;
                     for (uint32_t a = a_lo; a < a_hi; a++) {
