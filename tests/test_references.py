@@ -20,7 +20,7 @@ import tokenize
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOLDERS = ("docs", "include", "src", "python", "targets", "tests", "benchmarks", "tools", ".ci")
+FOLDERS = ("docs", "include", "src", "python", "targets", "tests", "benchmarks", "tools", ".ci", "examples")
 SKIP = ("__pycache__",)
 EXTENSIONS = "c|h|py|md|json|ini|ld|toml|in|txt|sh|S|png|circ|build|npz|elf"
 TOKEN = re.compile(r"(?<![\w./-])((?:\.\.?/)*[\w-]+(?:/[\w.-]+)*\.(?:%s))(?![\w/-])" % EXTENSIONS)
