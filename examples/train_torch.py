@@ -12,7 +12,7 @@ dense classifier.  Training: AdamW with a one-cycle learning rate, label
 smoothing, random 2-pixel shifts and left-right flips.  At the end
 circnn.from_torch turns the trained module into a circnn.Model (BatchNorm is
 folded at export), which is quantized to q15 and run through circnn's C
-engine; the model is saved as OUT/model.circ and OUT/model.h.
+engine; the model is saved as model.circ and model.h in the --out folder.
 """
 import argparse
 import json
