@@ -19,6 +19,10 @@ Tables:
      same firmware; on M4F also with -DCIRCNN_NO_DSP (the portable kernels).
   3. A Fashion-MNIST-shaped model (28x28x1 -> 10), per inference and per
      layer, through `circnn firmware` (the runner checks every output).
+  4. The convolutions (--only conv): the demo's CNN shape (circnn.presets.cnn,
+     k = 8) and a model of pointwise (1x1) block-circulant convolutions beside
+     a dense 1x1 one, per layer, random weights calibrated on 64 Fashion-MNIST
+     test images, the first test image's counts (every output checked).
 """
 import argparse
 import os
@@ -172,10 +176,51 @@ def model_table(out, targets):
           "Per inference: the first of the 4 vectors; flash without the test vectors.\n")
 
 
+def pointwise_model(seed=0):
+    """3x3 conv 1-64, 2x2 max pool, then 1x1 convolutions on 14x14x64: block-circulant
+    at k = 8 and 16, and dense; global average pooling, FC 64-10."""
+    rng = np.random.default_rng(seed)
+    return circnn.Model([
+        L.Conv2d(1, 64, 3, seed=rng), L.ReLU(), L.MaxPool2d(2),
+        L.BlockCirculantConv2d(64, 64, 1, 8, seed=rng), L.ReLU(),
+        L.BlockCirculantConv2d(64, 64, 1, 16, seed=rng), L.ReLU(),
+        L.Conv2d(64, 64, 1, seed=rng), L.ReLU(),
+        L.GlobalAvgPool2d(), L.Flatten(), L.Dense(64, 10, seed=rng),
+    ], input_shape=(28, 28, 1))
+
+
+def conv_table(out, targets):
+    print("### Convolutions, q15 (instructions per layer, first Fashion-MNIST test image)\n")
+    from circnn import datasets, presets
+    _, (x, _) = datasets.fashion_mnist(limit=64)
+    for title, model in (("demo CNN shape (presets.cnn, k = 8)", circnn.presets.cnn(8, seed=0)),
+                         ("pointwise (1x1) convolutions", pointwise_model())):
+        q = model.quantize(x)
+        runs = []
+        for target in targets:
+            folder = os.path.join(out, f"conv-{target}-{len(runs)}-{title.split()[0]}")
+            firmware.build(q, target, folder, inputs=x[:2])
+            r = firmware.run(folder, timeout=600)
+            if r["status"] != "passed":
+                raise SystemExit(f"{title} on {target}: {r['status']}\n{r['console']}")
+            runs.append((target, r))
+        print(f"{title}:\n")
+        print("| layer | " + " | ".join(f"{t} ({r['board']})" for t, r in runs) + " |")
+        print("|---|" + "---:|" * len(runs))
+        for row in q.table():
+            i = row["index"]
+            shape = f"{row['input'][0]}x{row['input'][1]}x{row['input'][2]} -> {row['output'][2]}"
+            k = f", k = {row['k']}" if row["k"] else ""
+            print(f"| {i} {row['type']} {shape}{k} | " +
+                  " | ".join(f"{r['instructions']['per_layer'][i]['instructions']:,}" for _, r in runs) + " |")
+        print("| **per inference** | " + " | ".join(f"**{r['instructions']['inference']:,}**" for _, r in runs)
+              + " |\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--targets", default="cortex-m0plus,cortex-m4f,cortex-m7")
-    p.add_argument("--only", choices=("fft", "dense", "model"), default=None)
+    p.add_argument("--only", choices=("fft", "dense", "model", "conv"), default=None)
     p.add_argument("-o", "--output", default=None, help="build folder (default: a temporary one)")
     args = p.parse_args(argv)
     firmware.check_tools(run=True)
@@ -188,6 +233,8 @@ def main(argv=None):
         dense_table(out, targets)
     if args.only in (None, "model"):
         model_table(out, targets)
+    if args.only in (None, "conv"):
+        conv_table(out, targets)
     return 0
 
 

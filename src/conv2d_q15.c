@@ -13,9 +13,9 @@
  *    taps, and every output is C plus one dual multiply-accumulate per pair
  *    of taps (SMLALD with the DSP extension; two int32 products summed
  *    exactly and added to the int64 elsewhere);
- *  - more input channels, with the DSP extension: four output channels a
- *    step, the weights of two of them one word (SMLALBB and SMLALTB against
- *    one input value).
+ *  - more input channels, with the DSP extension: two output channels and
+ *    two input channels a step (the input pair one word, each channel's
+ *    weight pair packed from two words; SMLALD).
  */
 #include "circnn/layers.h"
 #include "conv2d_q15.h"
@@ -249,48 +249,68 @@ static void one_channel(const circnn_conv2d_q15_t *layer, const int16_t *x, int1
 }
 
 #if CIRCNN_DSP
-/* Four output channels [c0, c0 + 4) of one output pixel, several input
- * channels: per tap and input channel one input value against two words of
- * weights. */
-CIRCNN_ALWAYS_INLINE void four_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *yp,
-                                        uint32_t oy, uint32_t ox, uint32_t c0, int32_t s, int high, int relu)
+/* (a.bottom, b.bottom) and (a.top, b.top): PKHBT and PKHTB. */
+static inline uint32_t pack_bottoms(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+static inline uint32_t pack_tops(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+#else
+    return (a >> 16) | (b & 0xFFFF0000u);
+#endif
+}
+
+/* Output channels c0 and c0 + 1 of one output pixel, several input
+ * channels: per tap two input channels a step, their two values one word
+ * against the two channels' weight pairs (packed from one word of each
+ * input channel's row) by SMLALD; an odd last input channel by SMLALBB and
+ * SMLALTB. */
+CIRCNN_ALWAYS_INLINE void two_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *yp,
+                                       uint32_t oy, uint32_t ox, uint32_t c0, int32_t s, int high, int relu)
 {
     const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w;
+    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, pairs = in_c / 2;
     uint32_t a0, a1, b0, b1;
     circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
     circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
-    int64_t acc0, acc1, acc2, acc3;
-    if (layer->bias) {
-        acc0 = circnn_requant_offset(layer->bias[c0], s), acc1 = circnn_requant_offset(layer->bias[c0 + 1], s);
-        acc2 = circnn_requant_offset(layer->bias[c0 + 2], s), acc3 = circnn_requant_offset(layer->bias[c0 + 3], s);
-    } else {
-        acc0 = acc1 = acc2 = acc3 = circnn_requant_offset(0, s);
-    }
+    int64_t acc0 = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
+    int64_t acc1 = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
     for (uint32_t a = a0; a < a1; a++) {
         const uint32_t iy = oy * g->stride + a - g->pad_top;
         for (uint32_t b = b0; b < b1; b++) {
             const uint32_t ix = ox * g->stride + b - g->pad_left;
-            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c, *xe = xp + in_c;
+            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c, *xe = xp + 2 * pairs;
             const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
-            for (; xp != xe; xp++, wp += out_c) {
+            for (; xp != xe; xp += 2, wp += 2 * (size_t)out_c) {
+                const uint32_t xv = circnn_load_pair(xp), wa = circnn_load_pair(wp), wb = circnn_load_pair(wp + out_c);
+                acc0 = circnn_smlald(xv, pack_bottoms(wa, wb), acc0);
+                acc1 = circnn_smlald(xv, pack_tops(wa, wb), acc1);
+            }
+            if (in_c & 1u) {
                 const int32_t xv = *xp;
-                const uint32_t w01 = circnn_load_pair(wp), w23 = circnn_load_pair(wp + 2);
-                acc0 += (int64_t)(circnn_pair_bottom(w01) * xv);
-                acc1 += (int64_t)(circnn_pair_top(w01) * xv);
-                acc2 += (int64_t)(circnn_pair_bottom(w23) * xv);
-                acc3 += (int64_t)(circnn_pair_top(w23) * xv);
+                const uint32_t wa = circnn_load_pair(wp);
+                acc0 += (int64_t)(circnn_pair_bottom(wa) * xv);
+                acc1 += (int64_t)(circnn_pair_top(wa) * xv);
             }
         }
     }
     yp[c0] = finish(acc0, s, high, relu);
     yp[c0 + 1] = finish(acc1, s, high, relu);
-    yp[c0 + 2] = finish(acc2, s, high, relu);
-    yp[c0 + 3] = finish(acc3, s, high, relu);
 }
 
-/* Output channel c of one output pixel alone (the channels after the last
- * multiple of four). */
+/* Output channel c of one output pixel alone (an odd last one). */
 static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint32_t oy, uint32_t ox, uint32_t c,
                        int64_t acc)
 {
@@ -315,11 +335,11 @@ CIRCNN_ALWAYS_INLINE void many_channels(const circnn_conv2d_q15_t *layer, const 
                                         int high, int relu)
 {
     const circnn_window_t *g = &layer->g;
-    const uint32_t out_c = g->out_c, head = out_c & ~3u;
+    const uint32_t out_c = g->out_c, head = out_c & ~1u;
     int16_t *yp = y;
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
-            for (uint32_t c0 = 0; c0 < head; c0 += 4) four_channels(layer, x, yp, oy, ox, c0, s, high, relu);
+            for (uint32_t c0 = 0; c0 < head; c0 += 2) two_channels(layer, x, yp, oy, ox, c0, s, high, relu);
             for (uint32_t c = head; c < out_c; c++) {
                 int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
                 yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
