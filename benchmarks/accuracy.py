@@ -13,6 +13,7 @@ share one sweep.  --table prints the markdown table from the file.
     python benchmarks/accuracy.py --arch mlp --epochs 10 --seeds 0 1
     python benchmarks/accuracy.py --arch cnn --epochs 10 --seeds 0 1
     python benchmarks/accuracy.py --arch wide_cnn --blocks 8,16,32 --epochs 15 --lr 2e-3
+    python benchmarks/accuracy.py --arch ds_cnn --blocks 16 --epochs 10 --seeds 0
     python benchmarks/accuracy.py --table
 
     # a quick version (minutes): fewer samples and epochs
@@ -29,7 +30,7 @@ import circnn
 from circnn import presets, train
 
 DEFAULT_BLOCKS = {"mlp": ["dense", "4", "8", "16", "32", "64", "128"], "cnn": ["dense", "4", "8", "16"],
-                  "wide_cnn": ["8,16,32"]}
+                  "wide_cnn": ["8,16,32"], "ds_cnn": ["16"]}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -38,13 +39,24 @@ def parse_blocks(text):
     return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
+def ds_blocks(text):
+    """"64:1,128:2" -> ((64, 1), (128, 2)): ds_cnn's (channels, stride) per block."""
+    return tuple(tuple(int(v) for v in item.split(":")) for item in text.split(","))
+
+
 def build(arch, blocks, seed, args):
     if arch == "wide_cnn":
         return presets.wide_cnn(blocks, seed=seed, pools=args.pools)
+    if arch == "ds_cnn":
+        if isinstance(blocks, tuple) and len(blocks) != len(ds_blocks(args.ds_blocks)):
+            raise ValueError(f"--blocks {blocks} does not match --ds-blocks {args.ds_blocks}")
+        return presets.ds_cnn(blocks, seed=seed, blocks=ds_blocks(args.ds_blocks), stem=args.ds_stem)
     return presets.build(arch, blocks, seed=seed)
 
 
 def arch_label(arch, args):
+    if arch == "ds_cnn":
+        return f"ds_cnn stem={args.ds_stem} blocks={args.ds_blocks}"
     return f"wide_cnn pools={args.pools}" if arch == "wide_cnn" else arch
 
 
@@ -140,7 +152,7 @@ def table(rows):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", choices=("mlp", "cnn", "wide_cnn"), action="append")
+    p.add_argument("--arch", choices=("mlp", "cnn", "wide_cnn", "ds_cnn"), action="append")
     p.add_argument("--blocks", nargs="*", help="block sizes: dense, k, or k1,k2,... per layer "
                                                "(default: the issue's sweep for the architecture)")
     p.add_argument("--seeds", type=int, nargs="*", default=[0])
@@ -151,6 +163,8 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--augment", action="store_true", help="random 2-pixel shifts and left-right flips")
     p.add_argument("--pools", type=int, default=2, help="wide_cnn: max pools after the first N convolutions")
+    p.add_argument("--ds-blocks", default="64:1,128:2", help="ds_cnn: channels:stride of each depthwise-separable block")
+    p.add_argument("--ds-stem", type=int, default=32, help="ds_cnn: channels of the first (stride 2) convolution")
     p.add_argument("--limit", type=int, default=None, help="first N training and test samples")
     p.add_argument("--results", default=os.path.join(HERE, "accuracy.json"))
     p.add_argument("--quiet", action="store_true")

@@ -301,3 +301,20 @@ def test_version_2_header_compiles_and_refuses_an_older_runtime(tmp_path, rng):
     (tmp_path / "ds.h").write_text(text.replace("CIRCNN_FORMAT_VERSION_NEWEST < 2", "CIRCNN_FORMAT_VERSION_NEWEST < 3"))
     r = compile_()
     assert r.returncode != 0 and "re-export" in r.stderr
+
+
+def test_ds_cnn_preset_exports_and_runs_bit_exact(rng):
+    """presets.ds_cnn: depthwise layers with the BatchNorm folded and the ReLU fused,
+    1x1 block-circulant pointwise layers; q15 simulator == C engine, f32 close to float64."""
+    from circnn import presets
+    model = presets.ds_cnn(16, seed=1)
+    x = rng.uniform(0, 1, (24, 28, 28, 1))
+    q = model.quantize(x[:16])
+    assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
+        "conv2d+relu", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu", "bc_conv2d+relu",
+        "avgpool2d", "dense"]
+    xq = q.quantize_input(x)
+    assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+    ref = model.forward(x)
+    assert snr_db(ref, q.simulate(x)) >= 30.0
+    np.testing.assert_allclose(circnn.Engine(model.to_f32()).run(x), ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())

@@ -442,6 +442,17 @@ def test_presets_match_the_reference_networks():
     w = presets.wide_cnn(16)
     assert w.output_shape == (10,) and presets.weight_count(w) == 16544     # 16.5k weights at k = 16
     assert presets.weight_count(presets.wide_cnn()) == 288 + 2304 + 4608 + 4608 + 1280   # k = 8, 16, 32
+    d = presets.ds_cnn(16)
+    assert d.output_shape == (10,) and d.shapes[-3] == (1, 1, 128)
+    assert [type(layer) for layer in d.layers if layer.params() and not isinstance(layer, L.BatchNorm)] == \
+        [L.Conv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d, L.Dense]
+    assert [layer.kernel_h for layer in d.layers if isinstance(layer, L.BlockCirculantConv2d)] == [1, 1]
+    # conv 3x3x1x32, depthwise 3x3x32, pointwise 32x64/16, depthwise 3x3x64, pointwise 64x128/16, dense 128x10
+    assert presets.weight_count(d) == 288 + 288 + 128 + 576 + 512 + 1280
+    assert presets.weight_count(presets.ds_cnn(None)) == 288 + 288 + 2048 + 576 + 8192 + 1280
+    three = presets.ds_cnn((8, 16, 32), blocks=((64, 2), (128, 1), (128, 1)))
+    assert three.shapes[4] == (7, 7, 32) and [layer.block_size for layer in three.layers
+                                               if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):

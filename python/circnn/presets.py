@@ -15,7 +15,7 @@ import numpy as np
 from . import layers as L
 from .model import Model
 
-__all__ = ["mlp", "cnn", "wide_cnn", "ARCHITECTURES", "build", "weight_count"]
+__all__ = ["mlp", "cnn", "wide_cnn", "ds_cnn", "ARCHITECTURES", "build", "weight_count"]
 
 
 def _blocks(block_size, count):
@@ -98,11 +98,36 @@ def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10
                  input_shape=input_shape)
 
 
-ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn}
+def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((64, 1), (128, 2)), stem=32):
+    """Depthwise-separable CNN, the MCU vision shape with the channel mixing
+    block-circulant: conv 3x3 stride 2 (c -> stem, dense: one input channel),
+    then per block (channels, stride) a depthwise 3x3 convolution (stride)
+    and a pointwise 1x1 convolution whose channel matrix is block-circulant
+    (BlockCirculantConv2d with kernel_size 1, k = block_size), each followed
+    by batch normalisation (folded at export) and ReLU; global average
+    pooling and a dense classifier.  The default: 28x28 -> 14x14x32,
+    depthwise + pointwise 32 -> 64 on 14x14, depthwise stride 2 + pointwise
+    64 -> 128 on 7x7: 3,072 weights at k = 16 (6 KB in q15), 12,672 with
+    dense 1x1 convolutions.
+    block_size: an int, None (dense 1x1 convolutions) or one per block."""
+    rng = np.random.default_rng(seed)
+    ks = _blocks(block_size, len(blocks))
+    c = input_shape[2]
+    body = [L.Conv2d(c, stem, 3, stride=2, seed=rng), L.BatchNorm(stem), L.ReLU()]
+    cin = stem
+    for (cout, stride), k in zip(blocks, ks):
+        body += [L.DepthwiseConv2d(cin, 3, stride=stride, seed=rng), L.BatchNorm(cin), L.ReLU()]
+        pointwise = L.Conv2d(cin, cout, 1, seed=rng) if k is None else L.BlockCirculantConv2d(cin, cout, 1, k, seed=rng)
+        body += [pointwise, L.BatchNorm(cout), L.ReLU()]
+        cin = cout
+    return Model(body + [L.GlobalAvgPool2d(), L.Flatten(), L.Dense(cin, classes, seed=rng)], input_shape=input_shape)
+
+
+ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn, "ds_cnn": ds_cnn}
 
 
 def build(arch, block_size=None, seed=0):
-    """The preset named arch ("mlp", "cnn", "wide_cnn") with block_size (an
+    """The preset named arch ("mlp", "cnn", "wide_cnn", "ds_cnn") with block_size (an
     int, None for dense, or one per block-circulant layer)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}: choose from {', '.join(ARCHITECTURES)}")
