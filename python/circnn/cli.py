@@ -304,7 +304,8 @@ def build_parser():
     _add_firmware_parser(sub)
     _add_demo_parser(sub)
     s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
-    s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn"), help="circnn.presets network")
+    s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn", "ds_cnn"),
+                   help="circnn.presets network")
     s.add_argument("--block-size", type=_block_size, default=argparse.SUPPRESS,
                    help="k (a power of two), 'dense', or one per layer: 8,16,32 (default: the preset's, "
                         "dense for mlp and cnn, 8,16,32 for wide_cnn)")
