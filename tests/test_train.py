@@ -453,6 +453,10 @@ def test_presets_match_the_reference_networks():
     three = presets.ds_cnn((8, 16, 32), blocks=((64, 2), (128, 1), (128, 1)))
     assert three.shapes[4] == (7, 7, 32) and [layer.block_size for layer in three.layers
                                                if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
+    pooled = presets.ds_cnn(16, stem=16, stem_pool=True, head=64)
+    assert isinstance(pooled.layers[3], L.MaxPool2d) and pooled.shapes[4] == (14, 14, 16)
+    assert isinstance(pooled.layers[-1], L.BlockCirculantDense) and pooled.layers[-1].in_features == 7 * 7 * 128
+    assert presets.weight_count(pooled) == 144 + 144 + 64 + 576 + 512 + 98 * 64   # the head: 98 blocks of k = 64
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):

@@ -98,29 +98,40 @@ def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10
                  input_shape=input_shape)
 
 
-def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((64, 1), (128, 2)), stem=32):
+def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((64, 1), (128, 2)), stem=32,
+           stem_pool=False, head="gap"):
     """Depthwise-separable CNN, the MCU vision shape with the channel mixing
-    block-circulant: conv 3x3 stride 2 (c -> stem, dense: one input channel),
-    then per block (channels, stride) a depthwise 3x3 convolution (stride)
-    and a pointwise 1x1 convolution whose channel matrix is block-circulant
+    block-circulant: a dense 3x3 convolution (c -> stem: one input channel)
+    with stride 2, or with stem_pool stride 1 and a 2x2 max pool; then per
+    block (channels, stride) a depthwise 3x3 convolution (stride) and a
+    pointwise 1x1 convolution whose channel matrix is block-circulant
     (BlockCirculantConv2d with kernel_size 1, k = block_size), each followed
-    by batch normalisation (folded at export) and ReLU; global average
-    pooling and a dense classifier.  The default: 28x28 -> 14x14x32,
-    depthwise + pointwise 32 -> 64 on 14x14, depthwise stride 2 + pointwise
-    64 -> 128 on 7x7: 3,072 weights at k = 16 (6 KB in q15), 12,672 with
-    dense 1x1 convolutions.
-    block_size: an int, None (dense 1x1 convolutions) or one per block."""
+    by batch normalisation (folded at export) and ReLU; then the head:
+    "gap" (global average pooling and a dense classifier) or an int k (the
+    feature map flattened into a block-circulant classifier with k = head).
+    The default: 28x28 -> 14x14x32, depthwise + pointwise 32 -> 64 on 14x14,
+    depthwise stride 2 + pointwise 64 -> 128 on 7x7, global average pooling,
+    FC 128-10: 3,072 weights at k = 16 (6 KB in q15), 12,672 with dense 1x1
+    convolutions.  block_size: an int, None (dense 1x1 convolutions) or one
+    per block."""
     rng = np.random.default_rng(seed)
     ks = _blocks(block_size, len(blocks))
     c = input_shape[2]
-    body = [L.Conv2d(c, stem, 3, stride=2, seed=rng), L.BatchNorm(stem), L.ReLU()]
+    if stem_pool:
+        body = [L.Conv2d(c, stem, 3, seed=rng), L.BatchNorm(stem), L.ReLU(), L.MaxPool2d(2)]
+    else:
+        body = [L.Conv2d(c, stem, 3, stride=2, seed=rng), L.BatchNorm(stem), L.ReLU()]
     cin = stem
     for (cout, stride), k in zip(blocks, ks):
         body += [L.DepthwiseConv2d(cin, 3, stride=stride, seed=rng), L.BatchNorm(cin), L.ReLU()]
         pointwise = L.Conv2d(cin, cout, 1, seed=rng) if k is None else L.BlockCirculantConv2d(cin, cout, 1, k, seed=rng)
         body += [pointwise, L.BatchNorm(cout), L.ReLU()]
         cin = cout
-    return Model(body + [L.GlobalAvgPool2d(), L.Flatten(), L.Dense(cin, classes, seed=rng)], input_shape=input_shape)
+    if head == "gap":
+        return Model(body + [L.GlobalAvgPool2d(), L.Flatten(), L.Dense(cin, classes, seed=rng)],
+                     input_shape=input_shape)
+    features = int(np.prod(Model(body, input_shape=input_shape).output_shape))
+    return Model(body + [L.Flatten(), L.BlockCirculantDense(features, classes, head, seed=rng)], input_shape=input_shape)
 
 
 ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn, "ds_cnn": ds_cnn}
