@@ -22,6 +22,7 @@
 #include "bc_conv2d_common.h"
 #include "dsp_q15.h"
 #include "fixed_point.h"
+#include "fft_q15_common.h"
 #include "requant_q15.h"
 
 /* Exponents handed to circnn_requant_q15 are clamped to this range, which
@@ -360,7 +361,8 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
 #endif
                 /* Steps 4 to 6. */
                 int32_t r = circnn_spectral_to_q15(acc, tmp, k);
-                int32_t d = circnn_irfft_q15(tmp, tmp, k);
+                /* All sums zero (r = -15, tmp zero): the inverse gives zeros and -15 - log2(k/2). */
+                int32_t d = r == -15 ? -15 - (int32_t)circnn_fft_q15_log2(k / 2) : circnn_irfft_q15(tmp, tmp, k);
                 int32_t f = clamp_exp(e_base + r + d);
                 uint32_t c0 = i * k;
                 requant_scaled_block(tmp, out + c0, g->out_c - c0 < k ? g->out_c - c0 : k, f,
