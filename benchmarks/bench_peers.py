@@ -28,8 +28,13 @@ headers, at the commit this table was measured with:
     git clone https://github.com/ARM-software/CMSIS_6
     python benchmarks/bench_peers.py --cmsis-nn CMSIS-NN --cmsis-core CMSIS_6
 
-Training (the first run, then cached in --cache) takes about ten minutes per
-network on 2 cores; the rest a few minutes.
+--cmsis-core is optional: CMSIS-NN 99f736a6 takes its intrinsics from the
+compiler's arm_acle.h and builds without CMSIS Core; when given, CMSIS_6's
+CMSIS/Core/Include goes on the include path and its commit is recorded.
+
+Training (the first run only; the weights are cached in --cache, default
+build/peers) takes 5 to 20 minutes per network on 2 shared cores; the rest
+about 5 minutes.  Add a network to MODELS with one line.
 """
 import argparse
 import concurrent.futures
@@ -328,15 +333,16 @@ def n(v):
 
 def summary_table(results):
     t4, t0 = TARGETS
-    lines = ["| network | engine | float % | quantized % | weight bytes | flash M4F / M0+ | RAM (arena) | "
-             "M4F instructions | M0+ instructions |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| network | engine | float % | quantized % | weight bytes | flash M4F / M0+ | RAM M4F / M0+ | "
+             "arena M4F / M0+ | M4F instructions | M0+ instructions |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         for e in r["engines"]:
             a, b = e["targets"][t4], e["targets"][t0]
             lines.append(f"| {r['model']} | {e['engine']} | {100 * r['float_accuracy']:.2f} | "
                          f"{100 * e['accuracy']:.2f} | {n(e['weight_bytes'])} | {n(a['flash'])} / {n(b['flash'])} | "
-                         f"{n(a['ram'])} ({n(a['arena'])}) | {n(a['instructions'])} | {n(b['instructions'])} |")
+                         f"{n(a['ram'])} / {n(b['ram'])} | {n(a['arena'])} / {n(b['arena'])} | "
+                         f"{n(a['instructions'])} | {n(b['instructions'])} |")
     return "\n".join(lines)
 
 
