@@ -350,14 +350,11 @@ CIRCNN_ALWAYS_INLINE void many_channels(const circnn_conv2d_q15_t *layer, const 
 #endif
 
 #if CIRCNN_DSP
-/* The kernel for several input channels, for one combination of the
- * shift's range and the ReLU. */
+/* The kernel for several input channels: one instance (the shift's range
+ * and the ReLU are decided per output; the sums dominate). */
 static void many_channels_any(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
 {
-    if (s >= 32)
-        layer->relu ? many_channels(layer, x, y, s, 1, 1) : many_channels(layer, x, y, s, 1, 0);
-    else
-        layer->relu ? many_channels(layer, x, y, s, 0, 1) : many_channels(layer, x, y, s, 0, 0);
+    many_channels(layer, x, y, s, s >= 32, layer->relu != 0);
 }
 #endif
 
