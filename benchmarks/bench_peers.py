@@ -29,7 +29,7 @@ headers, at the commit this table was measured with:
     python benchmarks/bench_peers.py --cmsis-nn CMSIS-NN --cmsis-core CMSIS_6
 
 --cmsis-core is optional: CMSIS-NN 99f736a6 takes its intrinsics from the
-compiler's arm_acle.h and builds without CMSIS Core; when given, CMSIS_6's
+compiler's ACLE header and builds without CMSIS Core; when given, CMSIS_6's
 CMSIS/Core/Include goes on the include path and its commit is recorded.
 
 Training (the first run only; the weights are cached in --cache, default
@@ -63,6 +63,8 @@ CMSIS_NN_COMMIT = "99f736a63036613032f9b70de36b493bcd7802d4"
 MODELS = {
     "cnn-k8": lambda seed: presets.cnn(block_size=8, seed=seed),      # the demo CNN
     "cnn-dense": lambda seed: presets.cnn(block_size=None, seed=seed),
+    "ds-cnn": lambda seed: presets.ds_cnn(seed=seed),                 # depthwise-separable, k = 16 pointwise
+    "ds-cnn-dense": lambda seed: presets.ds_cnn(block_size=None, seed=seed),
 }
 
 # One training recipe and budget for every network (circnn.train.fit).
