@@ -31,6 +31,10 @@
  *  - f32 ReLU (also the fused one) is y = x > 0 ? x : +0.0f: -0.0 and NaN
  *    become +0.0.
  *  - q15 sums are exact int64 (no overflow below 2^33 products per output);
+ *    conv2d_q15 takes faster kernels for the same sums where it can (one
+ *    input channel; several with the DSP extension) and the output stage as
+ *    one shift and saturation where that provably equals circnn_requant_q15
+ *    (src/requant_q15.h), else its plain reference;
  *    the average pool's result is always within int16 (it is a mean).
  *  - softmax_f32 also works in place and does nothing for count 0; inputs
  *    must be finite.  argmax returns 0 for count 0 (reads nothing); with NaN
