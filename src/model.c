@@ -37,16 +37,18 @@ static circnn_status_t check_section(uint32_t off, uint32_t bytes, uint32_t expe
     return CIRCNN_OK;
 }
 
+/* The constant CIRCNN_WITH_* tests fold away the calls of what this build
+ * compiled out (circnn/config.h), so that the linker can drop that code. */
 static size_t layer_scratch(const entry_t *e, uint32_t dtype)
 {
-    if (e->type == CIRCNN_LAYER_BC_DENSE)
-        return dtype == CIRCNN_DTYPE_F32
-                   ? circnn_bc_dense_f32_scratch_bytes(e->in[2], e->out[2], e->block_size)
+    int f32 = CIRCNN_WITH_F32 && (!CIRCNN_WITH_Q15 || dtype == CIRCNN_DTYPE_F32);
+    if (CIRCNN_WITH_BC_DENSE && e->type == CIRCNN_LAYER_BC_DENSE)
+        return f32 ? circnn_bc_dense_f32_scratch_bytes(e->in[2], e->out[2], e->block_size)
                    : circnn_bc_dense_q15_scratch_bytes(e->in[2], e->out[2], e->block_size);
-    if (e->type == CIRCNN_LAYER_BC_CONV2D) {
+    if (CIRCNN_WITH_BC_CONV2D && e->type == CIRCNN_LAYER_BC_CONV2D) {
         circnn_window_t g = window_of(e);
-        return dtype == CIRCNN_DTYPE_F32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, e->block_size)
-                                         : circnn_bc_conv2d_q15_scratch_bytes(&g, e->block_size);
+        return f32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, e->block_size)
+                   : circnn_bc_conv2d_q15_scratch_bytes(&g, e->block_size);
     }
     return 0;
 }
@@ -65,6 +67,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
+    if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
     if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
         return CIRCNN_ERR_LAYER;
@@ -88,7 +91,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
         break;
     case CIRCNN_LAYER_BC_DENSE: {
         if (!vector_in || !vector_out) return CIRCNN_ERR_SHAPE;
-        circnn_status_t s = circnn_bc_dense_check(n, m, k);
+        circnn_status_t s = CIRCNN_WITH_BC_DENSE ? circnn_bc_dense_check(n, m, k) : CIRCNN_ERR_DISABLED;
         if (s != CIRCNN_OK) return s;
         weight_count = circnn_bc_dense_weight_count(n, m, k);
         break;
@@ -108,7 +111,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
         if (e->type == CIRCNN_LAYER_CONV2D) {
             weight_count = taps * n * m;
         } else if (e->type == CIRCNN_LAYER_BC_CONV2D) {
-            circnn_status_t s = circnn_bc_conv2d_check(&g, k);
+            circnn_status_t s = CIRCNN_WITH_BC_CONV2D ? circnn_bc_conv2d_check(&g, k) : CIRCNN_ERR_DISABLED;
             if (s != CIRCNN_OK) return s;
             weight_count = taps * ((m + k - 1u) / k) * ((n + k - 1u) / k) * k;
         } else if (m != n) {
@@ -173,6 +176,7 @@ circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_
 
     uint32_t dtype = b[16];
     if (dtype != CIRCNN_DTYPE_F32 && dtype != CIRCNN_DTYPE_Q15) return CIRCNN_ERR_DTYPE;
+    if (!dtype_enabled(dtype)) return CIRCNN_ERR_DISABLED;
     uint32_t layers = rd16(b + 18);
     if (b[17] != 0 || layers == 0 || layers > CIRCNN_MAX_LAYERS) return CIRCNN_ERR_HEADER;
     for (int i = 38; i < CIRCNN_HEADER_BYTES; i++)

@@ -64,6 +64,31 @@ static inline void read_entry(const uint8_t *p, entry_t *e)
     for (int i = 52; i < CIRCNN_LAYER_ENTRY_BYTES; i++) e->reserved |= p[i];
 }
 
+/* Whether this build runs models of a numeric type, and layers of a type
+ * (circnn/config.h); unknown values are not. */
+static inline int dtype_enabled(uint32_t dtype)
+{
+    return dtype == CIRCNN_DTYPE_F32 ? CIRCNN_WITH_F32 : dtype == CIRCNN_DTYPE_Q15 ? CIRCNN_WITH_Q15 : 0;
+}
+
+static inline int layer_enabled(uint32_t type)
+{
+    switch (type) {
+    case CIRCNN_LAYER_DENSE: return CIRCNN_WITH_DENSE;
+    case CIRCNN_LAYER_BC_DENSE: return CIRCNN_WITH_BC_DENSE;
+    case CIRCNN_LAYER_CONV2D: return CIRCNN_WITH_CONV2D;
+    case CIRCNN_LAYER_BC_CONV2D: return CIRCNN_WITH_BC_CONV2D;
+    case CIRCNN_LAYER_DEPTHWISE_CONV2D: return CIRCNN_WITH_DEPTHWISE_CONV2D;
+    case CIRCNN_LAYER_RELU: return CIRCNN_WITH_RELU;
+    case CIRCNN_LAYER_MAXPOOL2D: return CIRCNN_WITH_MAXPOOL2D;
+    case CIRCNN_LAYER_AVGPOOL2D: return CIRCNN_WITH_AVGPOOL2D;
+    case CIRCNN_LAYER_FLATTEN: return CIRCNN_WITH_FLATTEN;
+    case CIRCNN_LAYER_SOFTMAX: return CIRCNN_WITH_SOFTMAX;
+    case CIRCNN_LAYER_ARGMAX: return CIRCNN_WITH_ARGMAX;
+    default: return 0;
+    }
+}
+
 static inline circnn_window_t window_of(const entry_t *e)
 {
     circnn_window_t g;

@@ -1,7 +1,10 @@
 /* Running a validated model: one layer after another through the arena
  * (contract: circnn/model.h).  circnn_model_init checked every field used
  * here, so nothing is checked again; in particular every tensor holds at
- * most CIRCNN_MAX_ELEMENTS elements, so the 32-bit counts below are exact. */
+ * most CIRCNN_MAX_ELEMENTS elements, so the 32-bit counts below are exact.
+ * The dispatch holds only the types and kinds circnn/config.h compiles in:
+ * init refused a model that needs another, and the linker drops the
+ * kernels no case calls. */
 #include <string.h>
 
 #include "circnn/bc_conv2d.h"
@@ -23,78 +26,113 @@ static const void *section(const circnn_model_t *m, uint32_t off, uint32_t bytes
     return bytes ? (const void *)(m->blob + off) : NULL;
 }
 
+#if CIRCNN_WITH_F32
 static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, float *y, void *scratch)
 {
     const float *w = (const float *)section(m, e->weight_off, e->weight_bytes);
     const float *bias = (const float *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
+    (void)w, (void)bias, (void)relu, (void)count, (void)scratch;   /* when config.h leaves no kind reading them */
     switch (e->type) {
+#if CIRCNN_WITH_DENSE
     case CIRCNN_LAYER_DENSE: {
         circnn_dense_f32_t l = {e->in[2], e->out[2], relu, w, bias};
         circnn_dense_f32(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_BC_DENSE
     case CIRCNN_LAYER_BC_DENSE: {
         circnn_bc_dense_f32_t l = {e->in[2], e->out[2], e->block_size, relu, w, bias};
         circnn_bc_dense_f32(&l, x, y, scratch);
         break;
     }
+#endif
+#if CIRCNN_WITH_CONV2D
     case CIRCNN_LAYER_CONV2D: {
         circnn_conv2d_f32_t l = {window_of(e), relu, w, bias};
         circnn_conv2d_f32(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_BC_CONV2D
     case CIRCNN_LAYER_BC_CONV2D: {
         circnn_bc_conv2d_f32_t l = {window_of(e), e->block_size, relu, w, bias,
                                     (const float *)section(m, e->scale_off, e->scale_bytes)};
         circnn_bc_conv2d_f32(&l, x, y, scratch);
         break;
     }
+#endif
+#if CIRCNN_WITH_DEPTHWISE_CONV2D
     case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
         circnn_depthwise_conv2d_f32_t l = {window_of(e), relu, w, bias};
         circnn_depthwise_conv2d_f32(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_RELU
     case CIRCNN_LAYER_RELU: circnn_relu_f32(x, y, count); break;
+#endif
+#if CIRCNN_WITH_MAXPOOL2D
     case CIRCNN_LAYER_MAXPOOL2D: {
         circnn_window_t g = window_of(e);
         circnn_maxpool2d_f32(&g, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_AVGPOOL2D
     case CIRCNN_LAYER_AVGPOOL2D: {
         circnn_window_t g = window_of(e);
         circnn_avgpool2d_f32(&g, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_FLATTEN
     case CIRCNN_LAYER_FLATTEN: memcpy(y, x, (size_t)count * sizeof(float)); break;
+#endif
+#if CIRCNN_WITH_SOFTMAX
     case CIRCNN_LAYER_SOFTMAX: circnn_softmax_f32(x, y, count); break;
-    default: y[0] = (float)circnn_argmax_f32(x, count); break;
+#endif
+#if CIRCNN_WITH_ARGMAX
+    case CIRCNN_LAYER_ARGMAX: y[0] = (float)circnn_argmax_f32(x, count); break;
+#endif
+    default: break;   /* not reached: circnn_model_init refused every other type */
     }
 }
+#endif /* CIRCNN_WITH_F32 */
 
+#if CIRCNN_WITH_Q15
 static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x, int16_t *y, void *scratch)
 {
     const int16_t *w = (const int16_t *)section(m, e->weight_off, e->weight_bytes);
     const int32_t *bias = (const int32_t *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
+    (void)w, (void)bias, (void)relu, (void)count, (void)scratch;   /* when config.h leaves no kind reading them */
     switch (e->type) {
+#if CIRCNN_WITH_DENSE
     case CIRCNN_LAYER_DENSE: {
         circnn_dense_q15_t l = {e->in[2], e->out[2], relu, w, e->weight_exp, bias};
         circnn_dense_q15(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_BC_DENSE
     case CIRCNN_LAYER_BC_DENSE: {
         circnn_bc_dense_q15_t l = {e->in[2], e->out[2], e->block_size, relu, w, e->weight_exp, bias};
         circnn_bc_dense_q15(&l, x, y, scratch);
         break;
     }
+#endif
+#if CIRCNN_WITH_CONV2D
     case CIRCNN_LAYER_CONV2D: {
         circnn_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
         circnn_conv2d_q15(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_BC_CONV2D
     case CIRCNN_LAYER_BC_CONV2D: {
         circnn_bc_conv2d_q15_t l = {window_of(e), e->block_size, relu, w, e->weight_exp, bias,
                                     (const int16_t *)section(m, e->scale_off, e->scale_bytes),
@@ -102,26 +140,42 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
         circnn_bc_conv2d_q15(&l, x, y, scratch);
         break;
     }
+#endif
+#if CIRCNN_WITH_DEPTHWISE_CONV2D
     case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
         circnn_depthwise_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
         circnn_depthwise_conv2d_q15(&l, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_RELU
     case CIRCNN_LAYER_RELU: circnn_relu_q15(x, y, count); break;
+#endif
+#if CIRCNN_WITH_MAXPOOL2D
     case CIRCNN_LAYER_MAXPOOL2D: {
         circnn_window_t g = window_of(e);
         circnn_maxpool2d_q15(&g, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_AVGPOOL2D
     case CIRCNN_LAYER_AVGPOOL2D: {
         circnn_window_t g = window_of(e);
         circnn_avgpool2d_q15(&g, x, y);
         break;
     }
+#endif
+#if CIRCNN_WITH_FLATTEN
     case CIRCNN_LAYER_FLATTEN: memcpy(y, x, (size_t)count * sizeof(int16_t)); break;
-    default: y[0] = (int16_t)circnn_argmax_q15(x, count); break;   /* ARGMAX; no q15 softmax */
+#endif
+#if CIRCNN_WITH_ARGMAX
+    case CIRCNN_LAYER_ARGMAX: y[0] = (int16_t)circnn_argmax_q15(x, count); break;
+#endif
+    default: break;   /* not reached (and no q15 softmax) */
     }
 }
+
+#endif /* CIRCNN_WITH_Q15 */
 
 void circnn_model_run(const circnn_model_t *m, const void *input, void *output, void *arena)
 {
@@ -133,10 +187,16 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
         read_entry(m->blob + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
         void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u) * m->buffer_bytes;
         CIRCNN_LAYER_BEGIN(l);
+#if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
         if (m->dtype == CIRCNN_DTYPE_F32)
             run_f32(m, &e, (const float *)x, (float *)y, scratch);
         else
             run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
+#elif CIRCNN_WITH_F32
+        run_f32(m, &e, (const float *)x, (float *)y, scratch);
+#else
+        run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
+#endif
         CIRCNN_LAYER_END(l);
         x = y;
     }

@@ -21,6 +21,7 @@ const char *circnn_status_string(circnn_status_t status)
     case CIRCNN_ERR_ARENA: return "CIRCNN_ERR_ARENA";
     case CIRCNN_ERR_HEADER: return "CIRCNN_ERR_HEADER";
     case CIRCNN_ERR_PLATFORM: return "CIRCNN_ERR_PLATFORM";
+    case CIRCNN_ERR_DISABLED: return "CIRCNN_ERR_DISABLED";
     }
     return "CIRCNN_ERR_UNKNOWN";
 }

@@ -100,6 +100,34 @@ def test_depthwise_separable_model_bit_exact(target, tmp_path):
         assert_passed(build_and_run(m.to_f32(), target, tmp_path / "f32")[1])
 
 
+def test_firmware_links_only_the_kernels_its_model_needs(models, tmp_path):
+    """circnn.firmware.build compiles the runtime with the model's numeric type
+    and layer kinds alone (circnn/config.h): the other kernels are not in the
+    ELF, and the firmware is smaller than one with the whole runtime."""
+    from circnn import header
+    q = models["q15"]                        # mlp: flatten, bc_dense(+relu), dense
+    record, result = build_and_run(q, "cortex-m4f", tmp_path / "model")
+    assert_passed(result)
+    assert record["config"] == header.config_flags(q)
+    assert "-DCIRCNN_WITH_F32=0" in record["config"] and "-DCIRCNN_WITH_DENSE=0" not in record["config"]
+    names = set(firmware.symbols(str(tmp_path / "model" / "runner.elf")))
+    for present in ("circnn_bc_dense_q15", "circnn_dense_q15", "circnn_rfft_q15", "circnn_model_init"):
+        assert present in names
+    ours = {n for n in names if n.startswith("circnn_")}
+    absent = {n for n in ours if n.endswith("_f32") or "conv2d" in n or "pool" in n or "argmax" in n}
+    assert not absent, sorted(absent)
+    # the same runner with every option in: the f32 and conv kernels come back
+    fw = os.path.join(firmware.source_dirs()[1], "firmware")
+    src = firmware.source_dirs()[0]
+    elf, _ = firmware.build_program("cortex-m4f", str(tmp_path / "model"), [
+        (os.path.join(fw, "runner.c"), []),
+        (os.path.join(src, "model_run.c"), ["-include", os.path.join(fw, "layer_hooks.h")])], "everything")
+    full = set(firmware.symbols(elf))
+    assert {"circnn_bc_dense_f32", "circnn_conv2d_q15", "circnn_depthwise_conv2d_q15"} <= full
+    flash = firmware.memory_report(elf, q, 0)["flash"]
+    assert record["memory"]["flash"] < flash - 8000, (record["memory"]["flash"], flash)
+
+
 def test_counts_repeat_exactly(models, tmp_path):
     firmware.build(models["q15"], "cortex-m4f", str(tmp_path))
     a = firmware.run(str(tmp_path))["instructions"]

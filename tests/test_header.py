@@ -60,6 +60,66 @@ def test_header_compiles_runs_and_matches_python(tmp_path):
     np.testing.assert_array_equal(got, q.simulate_raw(xq).reshape(len(x), -1))
 
 
+REFUSE = r"""
+#include <stdio.h>
+#include "net.h"
+#include "other.h"
+
+int main(void)
+{
+    circnn_model_t model;
+    circnn_status_t s = circnn_model_init(&model, other_blob, sizeof other_blob, NULL, 0);
+    printf("%s\n", circnn_status_string(s));
+    return 0;
+}
+"""
+
+
+def test_runtime_built_for_the_model_alone(tmp_path):
+    """The runtime compiled with the header's configuration (circnn/config.h,
+    header.config_flags) runs the model bit for bit, refuses a blob that
+    needs what it compiled out (CIRCNN_ERR_DISABLED), and the header stops
+    a build that lacks something its model needs."""
+    from circnn import header
+    model = cnn()
+    x = images(model, 6)
+    q = model.quantize(x)
+    need = header.needs(q)
+    assert need["Q15"] == 1 and need["F32"] == 0 and need["BC_CONV2D"] == 1 and need["DEPTHWISE_CONV2D"] == 0
+    flags = header.config_flags(q)
+    assert "-DCIRCNN_WITH_F32=0" in flags and len(flags) == sum(v == 0 for v in need.values())
+    q.write_header(tmp_path / "net.h", name="net")
+    text = (tmp_path / "net.h").read_text()
+    assert "#define NET_NEEDS_Q15 1" in text and "#define NET_NEEDS_F32 0" in text
+    cc = os.environ.get("CC", "cc")
+    inc = ["-I", circnn.get_include(), "-I", str(tmp_path), "-I", os.path.join(ROOT, "src")]
+    (tmp_path / "main.c").write_text(MAIN)
+    exe = tmp_path / "net"
+    subprocess.run([cc, *FLAGS, *flags, *inc, str(tmp_path / "main.c"), *c_sources(), "-lm", "-o", str(exe)],
+                   check=True)
+    xq = q.quantize_input(x)
+    stdin = "\n".join(" ".join(str(int(v)) for v in row.ravel()) for row in xq) + "\n"
+    out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True).stdout
+    got = np.array([[int(v) for v in line.split()] for line in out.strip().splitlines()])
+    np.testing.assert_array_equal(got, q.simulate_raw(xq).reshape(len(x), -1))
+
+    # the same model in f32: this runtime refuses it at init
+    blob = model.to_f32().blob
+    rows = ",\n".join(", ".join(str(b) for b in blob[i:i + 32]) for i in range(0, len(blob), 32))
+    (tmp_path / "other.h").write_text("static const uint8_t other_blob[] __attribute__((aligned(16))) = {\n"
+                                      + rows + "\n};\n")
+    (tmp_path / "refuse.c").write_text(REFUSE)
+    subprocess.run([cc, *FLAGS, *flags, *inc, str(tmp_path / "refuse.c"), *c_sources(), "-lm",
+                    "-o", str(tmp_path / "refuse")], check=True)
+    out = subprocess.run([str(tmp_path / "refuse")], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "CIRCNN_ERR_DISABLED"
+
+    # a configuration without one of the kinds the model needs does not compile
+    r = subprocess.run([cc, *FLAGS, *flags, "-DCIRCNN_WITH_BC_CONV2D=0", *inc, "-c", str(tmp_path / "main.c"),
+                        "-o", str(tmp_path / "main.o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "NET_NEEDS_" in r.stderr
+
+
 def test_header_is_deterministic_and_carries_its_facts(tmp_path):
     model = cnn()
     q = model.quantize(images(model))

@@ -9,6 +9,7 @@
 #define CIRCNN_CIRCNN_H
 
 #include "circnn/version.h"
+#include "circnn/config.h"
 #include "circnn/status.h"
 #include "circnn/fft.h"
 #include "circnn/q15.h"

@@ -133,6 +133,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "circnn/config.h"
 #include "circnn/status.h"
 
 #ifdef __cplusplus
@@ -193,7 +194,9 @@ typedef struct circnn_model {
  * CIRCNN_OK or the first problem found; model->arena_bytes tells the size
  * needed whenever the blob itself is valid (CIRCNN_ERR_ARENA included),
  * and when only the header's arena figure disagrees with it
- * (CIRCNN_ERR_HEADER; tools use it to correct the figure).
+ * (CIRCNN_ERR_HEADER; tools use it to correct the figure).  A valid blob
+ * that needs a numeric type or layer kind this build compiled out
+ * (circnn/config.h) is refused with CIRCNN_ERR_DISABLED.
  * arena may be NULL with arena_bytes 0 to ask the size.
  */
 circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,

@@ -31,7 +31,9 @@ typedef enum circnn_status {
     CIRCNN_ERR_CHAIN = 12,          /* model blob: layer shapes do not chain */
     CIRCNN_ERR_ARENA = 13,          /* arena smaller than the model needs */
     CIRCNN_ERR_HEADER = 14,         /* model blob: header field out of range */
-    CIRCNN_ERR_PLATFORM = 15        /* this CPU is not little-endian */
+    CIRCNN_ERR_PLATFORM = 15,       /* this CPU is not little-endian */
+    CIRCNN_ERR_DISABLED = 16        /* model blob: needs a numeric type or layer kind this build compiled
+                                       out (circnn/config.h) */
 } circnn_status_t;
 
 /* The enumerator's name as a static string ("CIRCNN_OK", ...), or

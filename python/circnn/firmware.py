@@ -26,6 +26,7 @@ import tempfile
 import numpy as np
 
 from . import blob as B
+from . import header
 
 APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 
@@ -222,13 +223,28 @@ def _run(cmd, what, cwd=None):
     return r
 
 
-def _library_objects(target, c_args, include, src, jobs):
-    """The runtime's objects for a target, compiled once per set of sources
-    and flags (cached under ~/.cache/circnn or $CIRCNN_CACHE)."""
-    sources = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+# The runtime's sources that read circnn/config.h's options: compiled per
+# configuration; the others (the kernels) once for all.
+CONFIGURED_SOURCES = ("model.c", "model_run.c")
+
+
+def _library_objects(target, c_args, include, src, jobs, config_args=()):
+    """The runtime's objects for a target: the kernels compiled once per set
+    of sources and flags, the model runtime (CONFIGURED_SOURCES) once per
+    configuration too (config_args, -DCIRCNN_WITH_...=0; cached under
+    ~/.cache/circnn or $CIRCNN_CACHE)."""
+    names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+    kernels = [f for f in names if f not in CONFIGURED_SOURCES]
+    configured = [f for f in names if f in CONFIGURED_SOURCES]
+    return _compiled(target, list(c_args), include, src, kernels, jobs) + \
+        _compiled(target, list(c_args) + list(config_args), include, src, configured, jobs)
+
+
+def _compiled(target, c_args, include, src, sources, jobs):
+    """sources (names in src) compiled for a target with c_args, cached."""
     flags = runtime_flags()
     h = hashlib.sha256()
-    h.update(repr((target, c_args, flags)).encode())
+    h.update(repr((target, c_args, flags, sources)).encode())
     for folder in (src, os.path.join(include, "circnn")):
         for name in sorted(os.listdir(folder)):
             if name.endswith((".c", ".h")):
@@ -316,7 +332,8 @@ def format_memory(m):
     ])
 
 
-def build_program(target, out_dir, sources, name, board=None, include_dirs=(), extra_c_args=(), jobs=2):
+def build_program(target, out_dir, sources, name, board=None, include_dirs=(), extra_c_args=(), jobs=2,
+                  config_args=()):
     """Compile sources ([(path, extra flags)]) with the startup code, the
     marker functions and the runtime for a target, link out_dir/name.elf for
     its QEMU board (cortex-m0plus: microbit, else mps2-an385 when it does not
@@ -324,7 +341,8 @@ def build_program(target, out_dir, sources, name, board=None, include_dirs=(), e
     flags of runtime_flags() (the list meson compiles the library with):
     -ffp-contract=off keeps a * b + c from becoming a fused multiply-add, so
     f32 results are the host's, bit for bit.  extra_c_args (e.g.
-    -DCIRCNN_NO_DSP) apply to the runtime too."""
+    -DCIRCNN_NO_DSP) apply to the runtime too; config_args (circnn/config.h's
+    -DCIRCNN_WITH_...=0) to the model runtime and the program's sources."""
     spec = TARGETS[target]
     from . import get_include
     include = get_include()
@@ -334,8 +352,8 @@ def build_program(target, out_dir, sources, name, board=None, include_dirs=(), e
     gcc = tool("arm-none-eabi-gcc")
     fw = os.path.join(targets, "firmware")
     startup = os.path.join(targets, "startup")
-    objects = _library_objects(target, c_args, include, src, jobs)
-    common = [gcc, "-std=c99", *c_args, *runtime_flags(), "-I", include, "-I", src, "-I", fw, "-I", startup,
+    objects = _library_objects(target, c_args, include, src, jobs, config_args)
+    common = [gcc, "-std=c99", *c_args, *config_args, *runtime_flags(), "-I", include, "-I", src, "-I", fw, "-I", startup,
               "-I", out_dir] + [a for d in include_dirs for a in ("-I", d)]
     items = list(sources) + [(os.path.join(fw, "markers.c"), []), (os.path.join(startup, "startup.c"), [])]
     own_objects = [os.path.join(out_dir, f"{name}-{i}-{os.path.basename(path)[:-2]}.o")
@@ -381,10 +399,14 @@ def build(model, target, out_dir, inputs=None, count=8, seed=0, board=None, jobs
     sources = [(os.path.join(fw, "runner.c"), []),
                # the per-layer copy of the loop (layer_hooks.h)
                (os.path.join(src, "model_run.c"), ["-include", os.path.join(fw, "layer_hooks.h")])]
-    elf, board = build_program(target, out_dir, sources, "runner", board=board, jobs=jobs)
+    # the runtime with exactly the model's numeric type and layer kinds
+    # (circnn/config.h): the kernels of the others are not linked in
+    config = header.config_flags(model)
+    elf, board = build_program(target, out_dir, sources, "runner", board=board, jobs=jobs, config_args=config)
     stack = _stack_size(os.path.join(targets, "ld", BOARD_SCRIPTS[board]))
     memory = memory_report(elf, model, stack)
     record = dict(target=target, board=board, dtype=model.dtype, elf=os.path.basename(elf), vectors=int(len(x)),
+                  config=config,
                   layers=[op.name + ("+relu" if op.relu else "") for op in model.ops],
                   model_sha256=model.hash, memory=memory,
                   note=(f"{target} has no FPU: f32 runs in software floating point" if model.dtype == "f32"

@@ -1,0 +1,100 @@
+/*
+ * test_config_c.c - the model runtime (src/model.c, src/model_run.c)
+ * compiled again with options of circnn/config.h set to 0 (tests/meson.build
+ * builds this file twice: q15 without f32, depthwise, softmax and argmax;
+ * f32 without q15): a blob that needs something compiled out is refused
+ * with CIRCNN_ERR_DISABLED, every other one runs and gives exactly the
+ * outputs recorded for it (tests/compat).  Argument: the tests/compat
+ * folder.
+ */
+#include "circnn/circnn.h"
+#include "c_test_util.h"
+
+static const char *folder;
+
+static uint8_t *read_file(const char *name, size_t *bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("cannot open %s\n", path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    /* malloc's alignment (8 at least) serves the blob's 4 and the arena's 8 */
+    uint8_t *data = (uint8_t *)malloc(n > 0 ? (size_t)n : 1u);
+    if (!data || n < 0 || fread(data, 1, (size_t)n, f) != (size_t)n) exit(2);
+    fclose(f);
+    *bytes = (size_t)n;
+    return data;
+}
+
+/* name.circ is refused with `want` (CIRCNN_OK: runs and matches
+ * name_output.bin on the inputs of its numeric type). */
+static void check(const char *name, circnn_status_t want)
+{
+    char file[256];
+    size_t n;
+    snprintf(file, sizeof file, "%s.circ", name);
+    uint8_t *blob = read_file(file, &n);
+    circnn_model_t m;
+    circnn_status_t s = circnn_model_init(&m, blob, n, NULL, 0);
+    if (s == CIRCNN_ERR_ARENA) s = CIRCNN_OK;   /* asked the size */
+    CHECK(s == want, "%s: %s, expected %s", name, circnn_status_string(s), circnn_status_string(want));
+    if (s != CIRCNN_OK || want != CIRCNN_OK) {
+        free(blob);
+        return;
+    }
+    void *arena = malloc(m.arena_bytes + 8u);
+    s = circnn_model_init(&m, blob, n, arena, m.arena_bytes);
+    CHECK(s == CIRCNN_OK, "%s: %s with its arena", name, circnn_status_string(s));
+    const size_t es = m.dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
+    size_t in_bytes, out_bytes;
+    snprintf(file, sizeof file, "%.3s_input.bin", name);
+    uint8_t *x = read_file(file, &in_bytes);
+    snprintf(file, sizeof file, "%s_output.bin", name);
+    uint8_t *want_y = read_file(file, &out_bytes);
+    const size_t samples = in_bytes / (m.input_count * es);
+    CHECK(samples > 0 && out_bytes == samples * m.output_count * es, "%s: test vectors", name);
+    uint8_t *y = (uint8_t *)malloc(m.output_count * es);
+    for (size_t i = 0; i < samples && out_bytes == samples * m.output_count * es; i++) {
+        circnn_model_run(&m, x + i * m.input_count * es, y, arena);
+        CHECK(memcmp(y, want_y + i * m.output_count * es, m.output_count * es) == 0,
+              "%s: sample %zu differs from the recorded output", name, i);
+    }
+    printf("%s: %zu samples bit-exact\n", name, samples);
+    free(y);
+    free(want_y);
+    free(x);
+    free(arena);
+    free(blob);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        printf("usage: test_config_c TESTS/COMPAT\n");
+        return 2;
+    }
+    folder = argv[1];
+#if CIRCNN_WITH_Q15 && !CIRCNN_WITH_F32 && !CIRCNN_WITH_DEPTHWISE_CONV2D && !CIRCNN_WITH_ARGMAX
+    check("q15", CIRCNN_OK);
+    check("q15_argmax", CIRCNN_ERR_DISABLED);
+    check("q15_v2", CIRCNN_ERR_DISABLED);
+    check("f32", CIRCNN_ERR_DISABLED);
+    check("f32_v2", CIRCNN_ERR_DISABLED);
+#elif CIRCNN_WITH_F32 && !CIRCNN_WITH_Q15
+    check("f32", CIRCNN_OK);
+    check("f32_argmax", CIRCNN_OK);
+    check("f32_v2", CIRCNN_OK);
+    check("q15", CIRCNN_ERR_DISABLED);
+    check("q15_v2", CIRCNN_ERR_DISABLED);
+#else
+#error "test_config_c.c: built with a configuration it has no expectations for"
+#endif
+    CHECK(strcmp(circnn_status_string(CIRCNN_ERR_DISABLED), "CIRCNN_ERR_DISABLED") == 0, "status string");
+    return test_summary("test_config_c");
+}
