@@ -67,7 +67,10 @@ static int32_t clamp_exp(int64_t e)
  *  - u <= 0: y = sat16(((v >> -u) + bias + 2^15) >> 16) (a shift of 31 or
  *    more gives 0 or -1, as circnn_requant_q15's), the two additions
  *    saturating: each clamp decides the sign of an output that saturates;
- *  - u >= 16: circnn_requant_q15 itself. */
+ *  - u in [16, 31]: y = sat16(v 2^(u-16) + floor(B / 2^16)) (v 2^u is a
+ *    multiple of 2^16, and below circnn_requant_q15's clamp 2^62), in 32
+ *    bits without a scale (|a| 2^15 <= 2^30), else in 64;
+ *  - u >= 32: circnn_requant_q15 itself. */
 CIRCNN_ALWAYS_INLINE void requant_loop(const int16_t *a, int16_t *y, uint32_t count, int32_t f, const int32_t *bias,
                                        const int16_t *scale, int relu, int mode, int has_bias, int has_scale)
 {
@@ -81,6 +84,14 @@ CIRCNN_ALWAYS_INLINE void requant_loop(const int16_t *a, int16_t *y, uint32_t co
             o = circnn_qadd(v, ((b >> 1) + 16384) >> half) >> right;
         } else if (mode == 1) {
             o = circnn_qadd(has_bias ? circnn_qadd(v >> n, b) : v >> n, 32768) >> 16;
+        } else if (mode == 3) {   /* u in [16, 31]: v 2^(u-16) + floor(B / 2^16) */
+            const int32_t c = ((b >> 1) + 16384) >> 15;
+            if (!has_scale) {     /* |a| 2^15 <= 2^30 */
+                o = v * ((int32_t)1 << (u - 16)) + c;
+            } else {
+                const int64_t w = (int64_t)v * ((int64_t)1 << (u - 16)) + c;
+                o = w > INT16_MAX ? INT16_MAX : w < INT16_MIN ? INT16_MIN : (int32_t)w;
+            }
         } else {
             int16_t r = circnn_requant_q15(v, f, b);
             y[t] = (relu && r < 0) ? (int16_t)0 : r;
@@ -95,6 +106,8 @@ CIRCNN_ALWAYS_INLINE void requant_loop(const int16_t *a, int16_t *y, uint32_t co
     do {                                                                                                          \
         if (mode == 2)                                                                                            \
             requant_loop(a, y, count, f, bias, scale, relu, 2, bias != NULL, scale != NULL);                      \
+        else if (mode == 3)                                                                                       \
+            requant_loop(a, y, count, f, bias, scale, relu, 3, bias != NULL, scale != NULL);                      \
         else if (bias && scale)                                                                                   \
             mode ? requant_loop(a, y, count, f, bias, scale, relu, 1, 1, 1)                                       \
                  : requant_loop(a, y, count, f, bias, scale, relu, 0, 1, 1);                                      \
@@ -113,7 +126,7 @@ static void requant_scaled_block(const int16_t *a, int16_t *y, uint32_t count, i
                                  const int16_t *scale, int relu)
 {
     const int32_t u = f + CIRCNN_Q15_BIAS_FRAC_BITS;
-    const int mode = u >= 16 ? 2 : u > 0 ? 0 : 1;
+    const int mode = u >= 32 ? 2 : u >= 16 ? 3 : u > 0 ? 0 : 1;
     if (relu)
         REQUANT_LOOPS(1);
     else
