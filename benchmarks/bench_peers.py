@@ -379,6 +379,7 @@ def main(argv=None):
                     help="trained weights and build folders (default build/peers)")
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"], help="training budget (default %(default)s)")
     ap.add_argument("--train-only", action="store_true", help="train (or load) the networks and stop")
+    ap.add_argument("--table", action="store_true", help="print the tables of the networks' last runs and stop")
     args = ap.parse_args(argv)
     names = args.models.split(",")
     for name in names:
@@ -386,6 +387,20 @@ def main(argv=None):
             raise SystemExit(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
     recipe = dict(RECIPE, epochs=args.epochs)
     cache = os.path.abspath(args.cache)
+    if args.table:
+        records = []
+        for name in names:
+            path = os.path.join(cache, f"peers-{name}.json")
+            if os.path.isfile(path):
+                with open(path) as f:
+                    records.append(json.load(f))
+        for rec in records:
+            print(f"{rec['results'][0]['model']}: CMSIS-NN {(rec['commits']['CMSIS-NN'] or '?')[:8]}; {rec['recipe']}")
+        results = [rec["results"][0] for rec in records]
+        print("\n" + summary_table(results))
+        for r in results:
+            print("\n" + layer_table(r))
+        return 0
     if not args.train_only:
         nn, includes, commits = check_cmsis(args.cmsis_nn, args.cmsis_core)
         firmware.check_tools(run=True)
@@ -412,8 +427,9 @@ def main(argv=None):
     record = dict(recipe=recipe_text(recipe), commits=commits, tools=firmware.tool_versions(),
                   calibration_images=CALIBRATION, test_images=len(x_test), qemu_checks=QEMU_CHECKS,
                   results=results)
-    with open(os.path.join(cache, "peers.json"), "w") as f:
-        json.dump(record, f, indent=2)
+    for r in results:      # one file per network, so that runs of some networks keep the others'
+        with open(os.path.join(cache, f"peers-{r['model']}.json"), "w") as f:
+            json.dump(dict(record, results=[r]), f, indent=2)
     print()
     print(f"circnn against CMSIS-NN int8 (CMSIS-NN {(commits['CMSIS-NN'] or 'unknown commit')[:8]}), "
           f"Fashion-MNIST, {len(x_test)} test images; training: {recipe_text(recipe)}")
@@ -423,7 +439,7 @@ def main(argv=None):
         print()
         print(layer_table(r))
     print(f"\n(numpy int8 reference = CMSIS-NN host build on every test image; QEMU = host on "
-          f"{QEMU_CHECKS} images per target; results in {os.path.join(cache, 'peers.json')})")
+          f"{QEMU_CHECKS} images per target; results in {os.path.join(cache, 'peers-<network>.json')})")
     return 0
 
 
