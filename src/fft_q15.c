@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "circnn/config.h"
 #include "circnn/fft.h"
 #include "dsp_q15.h"
 #include "fft_q15_common.h"
@@ -16,8 +17,14 @@ circnn_status_t circnn_fft_check(uint32_t n)
 {
     if (n < CIRCNN_FFT_MIN_SIZE || n > CIRCNN_FFT_MAX_SIZE || (n & (n - 1u)) != 0)
         return CIRCNN_ERR_BLOCK_SIZE;
+    if ((CIRCNN_FFT_SIZES & n) == 0) return CIRCNN_ERR_DISABLED;
     return CIRCNN_OK;
 }
+
+/* Whether a size other than 8 is compiled in (circnn/config.h): when not,
+ * the transforms keep only n = 8's code and the linker drops the loops,
+ * their tables and the DSP variant. */
+#define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
 
 /*
  * n = 8 written out (m = 4 words: one radix-4 butterfly of twiddle 1, the
@@ -153,12 +160,14 @@ static int32_t irfft8(const int16_t *in, int16_t *out)
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (n == 8) return rfft8(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
     return circnn_rfft_q15_dsp(in, out, n);
 }
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (n == 8) return irfft8(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached, as above */
     return circnn_irfft_q15_dsp(in, out, n);
 }
 
@@ -397,6 +406,7 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (n == 8) return rfft8(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
     normalise(in, out, n, s0);
@@ -407,6 +417,7 @@ int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (n == 8) return irfft8(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached, as above */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
     int32_t exponent = -s0 + split_inverse(in, out, m, n, s0, &acc);

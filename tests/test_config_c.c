@@ -1,11 +1,12 @@
 /*
  * test_config_c.c - the model runtime (src/model.c, src/model_run.c)
  * compiled again with options of circnn/config.h set to 0 (tests/meson.build
- * builds this file twice: q15 without f32, depthwise, softmax and argmax;
- * f32 without q15): a blob that needs something compiled out is refused
- * with CIRCNN_ERR_DISABLED, every other one runs and gives exactly the
- * outputs recorded for it (tests/compat).  Argument: the tests/compat
- * folder.
+ * builds this file three times: q15 without f32, depthwise, softmax and
+ * argmax, transforms of 4 and 8 points; f32 without q15; transforms of 8
+ * points alone), with src/fft_q15.c: a blob that needs something compiled
+ * out is refused with CIRCNN_ERR_DISABLED, every other one runs and gives
+ * exactly the outputs recorded for it (tests/compat: block sizes 4 and 8).
+ * Argument: the tests/compat folder.
  */
 #include "circnn/circnn.h"
 #include "c_test_util.h"
@@ -81,11 +82,16 @@ int main(int argc, char **argv)
     }
     folder = argv[1];
 #if CIRCNN_WITH_Q15 && !CIRCNN_WITH_F32 && !CIRCNN_WITH_DEPTHWISE_CONV2D && !CIRCNN_WITH_ARGMAX
+    CHECK(CIRCNN_FFT_SIZES == 12, "sizes");
     check("q15", CIRCNN_OK);
     check("q15_argmax", CIRCNN_ERR_DISABLED);
     check("q15_v2", CIRCNN_ERR_DISABLED);
     check("f32", CIRCNN_ERR_DISABLED);
     check("f32_v2", CIRCNN_ERR_DISABLED);
+#elif CIRCNN_WITH_F32 && CIRCNN_WITH_Q15 && CIRCNN_FFT_SIZES == 8
+    /* every compat model has a block-circulant convolution of k = 4 */
+    const char *names[] = {"q15", "q15_argmax", "q15_v2", "f32", "f32_argmax", "f32_v2"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) check(names[i], CIRCNN_ERR_DISABLED);
 #elif CIRCNN_WITH_F32 && !CIRCNN_WITH_Q15
     check("f32", CIRCNN_OK);
     check("f32_argmax", CIRCNN_OK);
@@ -96,5 +102,10 @@ int main(int argc, char **argv)
 #error "test_config_c.c: built with a configuration it has no expectations for"
 #endif
     CHECK(strcmp(circnn_status_string(CIRCNN_ERR_DISABLED), "CIRCNN_ERR_DISABLED") == 0, "status string");
+    /* the transform sizes: those compiled in, the others refused, non-sizes as ever */
+    for (uint32_t n = 2; n <= 1024; n *= 2)
+        CHECK(circnn_fft_check(n) == ((CIRCNN_FFT_SIZES & n) ? CIRCNN_OK : CIRCNN_ERR_DISABLED), "n = %u", n);
+    CHECK(circnn_fft_check(12) == CIRCNN_ERR_BLOCK_SIZE && circnn_fft_check(2048) == CIRCNN_ERR_BLOCK_SIZE,
+          "non-sizes");
     return test_summary("test_config_c");
 }

@@ -87,7 +87,8 @@ def test_runtime_built_for_the_model_alone(tmp_path):
     need = header.needs(q)
     assert need["Q15"] == 1 and need["F32"] == 0 and need["BC_CONV2D"] == 1 and need["DEPTHWISE_CONV2D"] == 0
     flags = header.config_flags(q)
-    assert "-DCIRCNN_WITH_F32=0" in flags and len(flags) == sum(v == 0 for v in need.values())
+    assert "-DCIRCNN_WITH_F32=0" in flags
+    assert sum(f.startswith("-DCIRCNN_WITH_") for f in flags) == sum(v == 0 for v in need.values())
     q.write_header(tmp_path / "net.h", name="net")
     text = (tmp_path / "net.h").read_text()
     assert "#define NET_NEEDS_Q15 1" in text and "#define NET_NEEDS_F32 0" in text
@@ -114,10 +115,12 @@ def test_runtime_built_for_the_model_alone(tmp_path):
     out = subprocess.run([str(tmp_path / "refuse")], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "CIRCNN_ERR_DISABLED"
 
-    # a configuration without one of the kinds the model needs does not compile
-    r = subprocess.run([cc, *FLAGS, *flags, "-DCIRCNN_WITH_BC_CONV2D=0", *inc, "-c", str(tmp_path / "main.c"),
-                        "-o", str(tmp_path / "main.o")], capture_output=True, text=True)
-    assert r.returncode != 0 and "NET_NEEDS_" in r.stderr
+    # a configuration without one of the kinds or block sizes the model needs does not compile
+    assert header.fft_sizes(q) == 4 and "-DCIRCNN_FFT_SIZES=4" in flags and "#define NET_BLOCK_SIZES 4 " in text
+    for extra in ("-DCIRCNN_WITH_BC_CONV2D=0", "-DCIRCNN_FFT_SIZES=8"):
+        r = subprocess.run([cc, *FLAGS, *flags, extra, *inc, "-c", str(tmp_path / "main.c"),
+                            "-o", str(tmp_path / "main.o")], capture_output=True, text=True)
+        assert r.returncode != 0 and "NET_NEEDS_" in r.stderr, extra
 
 
 def test_header_is_deterministic_and_carries_its_facts(tmp_path):

@@ -36,6 +36,20 @@
  * example circnn_bc_dense_q15) stay callable in every configuration.  The
  * host library (the Python package's engine, the C tests) keeps everything.
  *
+ * The transform sizes compiled in, which are the block sizes k circulant
+ * layers may use:
+ *
+ *   CIRCNN_FFT_SIZES       the OR of the sizes (powers of two, so each is its
+ *                          own bit); default 2046, every size from 2 to 1024.
+ *                          circnn_fft_check(n) returns CIRCNN_ERR_DISABLED
+ *                          for a size left out, and so does every kernel's
+ *                          check and circnn_model_init for a layer of that
+ *                          k.  With 8 alone (the demo's k), the q15
+ *                          transforms keep only their straight-line n = 8
+ *                          code: the general loops, their tables and the DSP
+ *                          variant are not linked.  A firmware header lists
+ *                          its model's sizes (NAME_BLOCK_SIZES).
+ *
  * Kernel variants (each is tested against the portable reference, bit for
  * bit; undefined by default):
  *
@@ -90,6 +104,9 @@
 #ifndef CIRCNN_WITH_ARGMAX
 #define CIRCNN_WITH_ARGMAX 1
 #endif
+#ifndef CIRCNN_FFT_SIZES
+#define CIRCNN_FFT_SIZES 2046
+#endif
 
 /* Self-test: every option 0 or 1 (one line per test: no continuation
  * lines in the public headers), and at least one numeric type. */
@@ -104,6 +121,9 @@
 #endif
 #if (CIRCNN_WITH_ARGMAX & ~1) != 0
 #error "circnn/config.h: every CIRCNN_WITH_* option is 0 or 1"
+#endif
+#if (CIRCNN_FFT_SIZES & ~2046) != 0
+#error "circnn/config.h: CIRCNN_FFT_SIZES is an OR of powers of two from 2 to 1024"
 #endif
 #if !CIRCNN_WITH_F32 && !CIRCNN_WITH_Q15
 #error "circnn/config.h: CIRCNN_WITH_F32 and CIRCNN_WITH_Q15 are both 0: no model could run"

@@ -117,7 +117,9 @@ extern "C" {
 #define CIRCNN_FFT_MIN_SIZE 2
 #define CIRCNN_FFT_MAX_SIZE 1024
 
-/* CIRCNN_OK if n is a supported transform size, else CIRCNN_ERR_BLOCK_SIZE. */
+/* CIRCNN_OK if n is a supported transform size, else CIRCNN_ERR_BLOCK_SIZE
+ * (CIRCNN_ERR_DISABLED for a size circnn/config.h's CIRCNN_FFT_SIZES left
+ * out of this build). */
 circnn_status_t circnn_fft_check(uint32_t n);
 
 /* Forward real FFT: n reals in, n reals out in the packed layout above. */

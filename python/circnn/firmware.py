@@ -223,19 +223,27 @@ def _run(cmd, what, cwd=None):
     return r
 
 
-# The runtime's sources that read circnn/config.h's options: compiled per
-# configuration; the others (the kernels) once for all.
-CONFIGURED_SOURCES = ("model.c", "model_run.c")
+def configured_sources(src):
+    """The runtime's sources that read circnn/config.h's options (the model
+    runtime, the q15 transforms): compiled once per configuration, the
+    others once for all."""
+    names = []
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".c"):
+            with open(os.path.join(src, name), encoding="utf-8") as f:
+                if re.search(r"\bCIRCNN_(WITH_\w+|FFT_SIZES)\b", f.read()):
+                    names.append(name)
+    return names
 
 
 def _library_objects(target, c_args, include, src, jobs, config_args=()):
     """The runtime's objects for a target: the kernels compiled once per set
-    of sources and flags, the model runtime (CONFIGURED_SOURCES) once per
+    of sources and flags, the sources that read circnn/config.h once per
     configuration too (config_args, -DCIRCNN_WITH_...=0; cached under
     ~/.cache/circnn or $CIRCNN_CACHE)."""
     names = sorted(f for f in os.listdir(src) if f.endswith(".c"))
-    kernels = [f for f in names if f not in CONFIGURED_SOURCES]
-    configured = [f for f in names if f in CONFIGURED_SOURCES]
+    configured = configured_sources(src)
+    kernels = [f for f in names if f not in configured]
     return _compiled(target, list(c_args), include, src, kernels, jobs) + \
         _compiled(target, list(c_args) + list(config_args), include, src, configured, jobs)
 

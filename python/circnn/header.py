@@ -34,7 +34,10 @@ CONFIG_OPTIONS = ("F32", "Q15") + tuple(B.LAYER_NAMES[t].upper() for t in sorted
 # The names a header for model `name` defines, besides `{name}_blob`.
 _MACROS = ("CIRCNN_MODEL_H", "BLOB_BYTES", "ARENA_BYTES", "DTYPE", "INPUT_H", "INPUT_W", "INPUT_C", "INPUT_COUNT",
            "OUTPUT_H", "OUTPUT_W", "OUTPUT_C", "OUTPUT_COUNT", "INPUT_FRAC", "OUTPUT_FRAC", "ALIGNED") + \
-    tuple(f"NEEDS_{o}" for o in CONFIG_OPTIONS)
+    tuple(f"NEEDS_{o}" for o in CONFIG_OPTIONS) + ("BLOCK_SIZES",)
+
+#: circnn/config.h's default CIRCNN_FFT_SIZES: every size from 2 to 1024
+ALL_FFT_SIZES = 2046
 
 
 def needs(model):
@@ -45,10 +48,23 @@ def needs(model):
     return {o: int(o in used) for o in CONFIG_OPTIONS}
 
 
+def fft_sizes(model):
+    """The OR of the block sizes k of the model's circulant layers (0 without
+    any): circnn/config.h's CIRCNN_FFT_SIZES for this model alone."""
+    sizes = 0
+    for op in model.ops:
+        if op.type in B.CIRCULANT:
+            sizes |= op.block_size
+    return sizes
+
+
 def config_flags(model):
     """The compiler flags that build the runtime for this model alone:
-    -DCIRCNN_WITH_<option>=0 for every option the model does not need."""
-    return [f"-DCIRCNN_WITH_{o}=0" for o, need in needs(model).items() if not need]
+    -DCIRCNN_WITH_<option>=0 for every option the model does not need, and
+    -DCIRCNN_FFT_SIZES=<its block sizes> unless it needs them all."""
+    flags = [f"-DCIRCNN_WITH_{o}=0" for o, need in needs(model).items() if not need]
+    sizes = fft_sizes(model)
+    return flags + ([f"-DCIRCNN_FFT_SIZES={sizes}"] if sizes != ALL_FFT_SIZES else [])
 
 
 def runtime_identifiers(include=None):
@@ -119,7 +135,8 @@ def render_header(model, name):
     table = "\n".join(" *   " + line for line in layer_table(model))
     need = needs(model)
     need_macros = "\n".join(f"#define {up}_NEEDS_{o} {v}" for o, v in need.items())
-    need_test = " || ".join(f"!CIRCNN_WITH_{o}" for o, v in need.items() if v)
+    need_test = " || ".join([f"!CIRCNN_WITH_{o}" for o, v in need.items() if v] +
+                            [f"({up}_BLOCK_SIZES & ~CIRCNN_FFT_SIZES) != 0"])
     flags = config_flags(model)
     flag_lines = "\n".join(" *     " + " ".join(flags[i:i + 3]) for i in range(0, len(flags), 3)) or \
         " *     (no flag: it needs every option, the default configuration)"
@@ -138,9 +155,10 @@ def render_header(model, name):
  *   circnn_model_run(&model, input, output, arena);
  *
  * The runtime this model needs: {up}_NEEDS_* below are 1 for its numeric
- * type and layer kinds.  A runtime built for it alone compiles the rest out
- * (circnn/config.h), which leaves only this model's kernels in the
- * firmware; compile every circnn source with
+ * type and layer kinds, {up}_BLOCK_SIZES is the OR of its block sizes.  A
+ * runtime built for it alone compiles the rest out (circnn/config.h),
+ * which leaves only this model's kernels in the firmware; compile every
+ * circnn source with
 {flag_lines}
  */
 #ifndef {up}_CIRCNN_MODEL_H
@@ -155,8 +173,9 @@ def render_header(model, name):
 #endif
 
 {need_macros}
+#define {up}_BLOCK_SIZES {fft_sizes(model)}   /* the OR of its block sizes k */
 #if {need_test}
-#error "{name}.h: this model needs a numeric type or layer kind that circnn/config.h compiles out ({up}_NEEDS_* are 1 for what it needs)"
+#error "{name}.h: this model needs a numeric type, layer kind or transform size that circnn/config.h compiles out ({up}_NEEDS_* are 1 for what it needs, {up}_BLOCK_SIZES holds its block sizes)"
 #endif
 
 #define {up}_BLOB_BYTES {len(data)}u
