@@ -10,8 +10,9 @@ padding, several input channels with output channels not a multiple of
 four (the DSP kernel and its tail), exponents in both ranges of the shifted
 output stage and outside it, the int32 extremes of the bias, all -32768
 weights and inputs (the largest sums), ReLU or not.  Block-circulant
-conv2d: k = 2 .. 64, odd channel counts, stride 2, 'valid', scale and bias,
-the all -32768 corner.  On M0+ the portable code runs (on mps2-an385 for
+conv2d: k = 2 .. 64 (the assembly's k = 4, 8, 16 with one and two blocks a
+list entry), odd channel counts, stride 2, 'valid', scale and bias, the all
+-32768 corner.  On M0+ the portable code runs (on mps2-an385 for
 its RAM), on M4F also the portable code built with -DCIRCNN_NO_DSP.  Without
 the toolchain or QEMU these tests fail with the install line (they never
 skip).
@@ -79,7 +80,9 @@ def bc_cases(r):
             (4, 4, 40, 24, 1, 1, "same", 32, "full", True, False),
             (3, 3, 64, 64, 3, 1, "same", 64, "full", False, True),
             (6, 7, 8, 8, 1, 1, "valid", 8, "full", False, True),                # pointwise
-            (5, 5, 17, 12, 3, 2, "valid", 8, "full", True, False)]
+            (5, 5, 17, 12, 3, 2, "valid", 8, "full", True, False),
+            (5, 6, 12, 9, 3, 1, "same", 4, "full", False, True),               # k = 4, odd q: one block an entry
+            (4, 5, 32, 20, 3, 1, "same", 16, "min", True, False)]             # k = 16, two blocks an entry
     out = []
     for h, w, in_c, out_c, kern, stride, padding, k, kind, scale, relu in spec:
         g = window_geometry(h, w, kern, kern, stride, padding)
