@@ -111,3 +111,22 @@ def test_the_magic_is_what_circnn_model_init_reads():
         bad = bytearray(blob)
         bad[i] ^= 0x20
         assert init(bad) == lib.CIRCNN_ERR_MAGIC, i
+
+
+def test_host_library_keeps_every_option():
+    """The host library (the engine's, the C tests') is built with every option
+    of circnn/config.h: every numeric type, layer kind and transform size, and
+    the compat blobs, which hold every kind of both types, all initialise."""
+    from circnn import header
+    for name in header.CONFIG_OPTIONS:
+        assert getattr(lib, f"CIRCNN_WITH_{name}") == 1, name
+    assert lib.CIRCNN_FFT_SIZES == header.ALL_FFT_SIZES == sum(1 << b for b in range(1, 11))
+    for b in range(1, 11):
+        assert lib.circnn_fft_check(1 << b) == lib.CIRCNN_OK
+    compat = ROOT / "tests" / "compat"
+    kinds = set()
+    for name in ("q15", "q15_argmax", "q15_v2", "f32", "f32_argmax", "f32_v2"):
+        model = circnn.load(str(compat / f"{name}.circ"))
+        circnn.Engine(model)   # raises on any status but CIRCNN_OK
+        kinds |= {model.dtype.upper()} | {op.name.upper() for op in model.ops}
+    assert kinds == set(header.CONFIG_OPTIONS)
