@@ -33,8 +33,9 @@ static uint8_t *read_file(const char *name, size_t *bytes)
     return data;
 }
 
-/* name.circ is refused with `want` (CIRCNN_OK: runs and matches
- * name_output.bin on the inputs of its numeric type). */
+/* The compat model `name` (its .circ file) is refused with `want`
+ * (CIRCNN_OK: it runs and gives its recorded outputs for the inputs of its
+ * numeric type). */
 static void check(const char *name, circnn_status_t want)
 {
     char file[256];
