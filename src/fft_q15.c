@@ -21,9 +21,10 @@ circnn_status_t circnn_fft_check(uint32_t n)
     return CIRCNN_OK;
 }
 
-/* Whether a size other than 8 is compiled in (circnn/config.h): when not,
- * the transforms keep only n = 8's code and the linker drops the loops,
- * their tables and the DSP variant. */
+/* Whether n = 8 and whether another size is compiled in (circnn/config.h):
+ * the transforms keep only the code of the sizes compiled in (with 8 alone,
+ * the linker drops the loops, their tables and the DSP variant). */
+#define FFT_8 ((CIRCNN_FFT_SIZES & UINT32_C(8)) != 0)
 #define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
 
 /*
@@ -159,14 +160,14 @@ static int32_t irfft8(const int16_t *in, int16_t *out)
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    if (n == 8) return rfft8(in, out);
+    if (FFT_8 && n == 8) return rfft8(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
     return circnn_rfft_q15_dsp(in, out, n);
 }
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    if (n == 8) return irfft8(in, out);
+    if (FFT_8 && n == 8) return irfft8(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached, as above */
     return circnn_irfft_q15_dsp(in, out, n);
 }
@@ -405,7 +406,7 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    if (n == 8) return rfft8(in, out);
+    if (FFT_8 && n == 8) return rfft8(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
@@ -416,7 +417,7 @@ int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
-    if (n == 8) return irfft8(in, out);
+    if (FFT_8 && n == 8) return irfft8(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached, as above */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);

@@ -77,25 +77,29 @@ void circnn_avgpool2d_f32(const circnn_window_t *g, const float *x, float *y)
     }
 }
 
-/* floor((2 * sum + count) / (2 * count)): the mean rounded half up.  count >= 1. */
-static int16_t mean_half_up(int64_t sum, int64_t count)
+/* floor((2 * sum + count) / (2 * count)), the mean rounded half up, in 32
+ * bits: count <= 255 * 255 (the window), so |sum| <= 32768 count < 2^31,
+ * and with sum = q count + r (0 <= r < count) both that and
+ * floor((sum + floor(count / 2)) / count) are q + [r >= ceil(count / 2)].
+ * The offset 32768 count makes the dividend non-negative (at most 65536
+ * count < 2^32), so one unsigned division floors it (no 64-bit division
+ * routine linked in).  count >= 1. */
+static int16_t mean_half_up(int32_t sum, uint32_t count)
 {
-    const int64_t num = 2 * sum + count, den = 2 * count;
-    int64_t q = num / den;
-    if (num % den != 0 && num < 0) q -= 1; /* C truncates toward zero */
-    return (int16_t)q; /* a mean of int16 values, rounded: within int16 */
+    const uint32_t num = (uint32_t)sum + 32768u * count + count / 2u;
+    return (int16_t)((int32_t)(num / count) - 32768);   /* a mean of int16 values: within int16 */
 }
 
 void circnn_avgpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
 {
     const uint32_t c = g->in_c;
-    int64_t sum[POOL_Q15_CHUNK];
+    int32_t sum[POOL_Q15_CHUNK];   /* exact: at most 255 * 255 int16 values */
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         for (uint32_t ox = 0; ox < g->out_w; ox++) {
             uint32_t a0, a1, b0, b1;
             pixel_taps(g, oy, ox, &a0, &a1, &b0, &b1);
             int16_t *yp = y + ((size_t)oy * g->out_w + ox) * c;
-            const int64_t count = (int64_t)(a1 - a0) * (int64_t)(b1 - b0);
+            const uint32_t count = (a1 - a0) * (b1 - b0);
             for (uint32_t k0 = 0; k0 < c; k0 += POOL_Q15_CHUNK) {
                 const uint32_t kn = c - k0 < POOL_Q15_CHUNK ? c - k0 : POOL_Q15_CHUNK;
                 if (count == 0) {
