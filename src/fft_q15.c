@@ -51,8 +51,7 @@ static inline int16_t round_sum8(uint32_t v, uint32_t rnd, int32_t k)
 /* The split coefficients of bin 1 of 8 (t = 128): fft.h's B. */
 static inline void split8_coefficients(int32_t *br, int32_t *bi)
 {
-    int32_t c, s;
-    circnn_twiddle_q15(CIRCNN_TWIDDLE_CIRCLE / 8u, &c, &s);
+    const int32_t c = CIRCNN_TWIDDLE_EIGHTH_Q15, s = CIRCNN_TWIDDLE_EIGHTH_Q15;   /* circnn_twiddle_q15(128) */
     *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
 }
 

@@ -21,6 +21,11 @@
 #define CIRCNN_TWIDDLE_CIRCLE 1024u
 
 extern const uint32_t circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_OCTANT + 1];
+
+/* cos = sin of t = 128 (pi / 4), both halves of the table's last word, as a
+ * constant: the 8-point transforms need no other twiddle, so a build with
+ * them alone links no table (tests/test_config_c.c checks it is the word's). */
+#define CIRCNN_TWIDDLE_EIGHTH_Q15 23169
 extern const float circnn_cos_f32[CIRCNN_TWIDDLE_QUARTER + 1];
 
 /* The q15 (cos, sin) of t, 0 <= t <= 256, as one word (cos in the bottom

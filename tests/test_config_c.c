@@ -10,6 +10,7 @@
  */
 #include "circnn/circnn.h"
 #include "c_test_util.h"
+#include "twiddle.h"
 
 static const char *folder;
 
@@ -103,6 +104,10 @@ int main(int argc, char **argv)
 #error "test_config_c.c: built with a configuration it has no expectations for"
 #endif
     CHECK(strcmp(circnn_status_string(CIRCNN_ERR_DISABLED), "CIRCNN_ERR_DISABLED") == 0, "status string");
+    /* the 8-point transforms' constant twiddle is the table's */
+    int32_t c8, s8;
+    circnn_twiddle_q15(CIRCNN_TWIDDLE_CIRCLE / 8u, &c8, &s8);
+    CHECK(c8 == CIRCNN_TWIDDLE_EIGHTH_Q15 && s8 == CIRCNN_TWIDDLE_EIGHTH_Q15, "twiddle of pi / 4: %d %d", c8, s8);
     /* the transform sizes: those compiled in, the others refused, non-sizes as ever */
     for (uint32_t n = 2; n <= 1024; n *= 2)
         CHECK(circnn_fft_check(n) == ((CIRCNN_FFT_SIZES & n) ? CIRCNN_OK : CIRCNN_ERR_DISABLED), "n = %u", n);
