@@ -50,14 +50,15 @@ def build(arch, blocks, seed, args):
     if arch == "ds_cnn":
         if isinstance(blocks, tuple) and len(blocks) != len(ds_blocks(args.ds_blocks)):
             raise ValueError(f"--blocks {blocks} does not match --ds-blocks {args.ds_blocks}")
+        head = args.ds_head if args.ds_head == "gap" else int(args.ds_head)
         return presets.ds_cnn(blocks, seed=seed, blocks=ds_blocks(args.ds_blocks), stem=args.ds_stem,
-                              stem_pool=args.ds_stem_pool, head=args.ds_head if args.ds_head == "gap" else int(args.ds_head))
+                              stem_pool=args.ds_stem_stride == 1, head=head)
     return presets.build(arch, blocks, seed=seed)
 
 
 def arch_label(arch, args):
     if arch == "ds_cnn":
-        return (f"ds_cnn stem={args.ds_stem}{' pool' if args.ds_stem_pool else ''} blocks={args.ds_blocks}"
+        return (f"ds_cnn stem={args.ds_stem}{' pool' if args.ds_stem_stride == 1 else ''} blocks={args.ds_blocks}"
                 + ("" if args.ds_head == "gap" else f" head=bc{args.ds_head}"))
     return f"wide_cnn pools={args.pools}" if arch == "wide_cnn" else arch
 
@@ -166,9 +167,10 @@ def main():
     p.add_argument("--augment", action="store_true", help="random 2-pixel shifts and left-right flips")
     p.add_argument("--pools", type=int, default=2, help="wide_cnn: max pools after the first N convolutions")
     p.add_argument("--ds-blocks", default="64:1,128:2", help="ds_cnn: channels:stride of each depthwise-separable block")
-    p.add_argument("--ds-stem", type=int, default=32, help="ds_cnn: channels of the first (stride 2) convolution")
-    p.add_argument("--ds-stem-pool", action="store_true", help="ds_cnn: first convolution stride 1 and a max pool")
-    p.add_argument("--ds-head", default="gap", help="ds_cnn: gap, or k of a block-circulant classifier on the flat map")
+    p.add_argument("--ds-stem", type=int, default=16, help="ds_cnn: channels of the first convolution")
+    p.add_argument("--ds-stem-stride", type=int, default=1, choices=(1, 2),
+                   help="ds_cnn: 1 (the first convolution then a 2x2 max pool, the preset's default) or 2")
+    p.add_argument("--ds-head", default="64", help="ds_cnn: gap, or k of a block-circulant classifier on the flat map")
     p.add_argument("--limit", type=int, default=None, help="first N training and test samples")
     p.add_argument("--results", default=os.path.join(HERE, "accuracy.json"))
     p.add_argument("--quiet", action="store_true")

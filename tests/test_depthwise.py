@@ -311,8 +311,11 @@ def test_ds_cnn_preset_exports_and_runs_bit_exact(rng):
     x = rng.uniform(0, 1, (24, 28, 28, 1))
     q = model.quantize(x[:16])
     assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
-        "conv2d+relu", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu", "bc_conv2d+relu",
-        "avgpool2d", "dense"]
+        "conv2d+relu", "maxpool2d", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu",
+        "bc_conv2d+relu", "flatten", "bc_dense"]
+    gap = presets.ds_cnn(16, seed=2, stem_pool=False, head="gap").quantize(x[:16])
+    assert [op.name for op in gap.ops][-2:] == ["avgpool2d", "dense"]
+    assert np.array_equal(gap.simulate_raw(gap.quantize_input(x)), circnn.Engine(gap).run_raw(gap.quantize_input(x)))
     xq = q.quantize_input(x)
     assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
     ref = model.forward(x)

@@ -443,20 +443,20 @@ def test_presets_match_the_reference_networks():
     assert w.output_shape == (10,) and presets.weight_count(w) == 16544     # 16.5k weights at k = 16
     assert presets.weight_count(presets.wide_cnn()) == 288 + 2304 + 4608 + 4608 + 1280   # k = 8, 16, 32
     d = presets.ds_cnn(16)
-    assert d.output_shape == (10,) and d.shapes[-3] == (1, 1, 128)
+    assert d.output_shape == (10,) and isinstance(d.layers[3], L.MaxPool2d) and d.shapes[4] == (14, 14, 16)
     assert [type(layer) for layer in d.layers if layer.params() and not isinstance(layer, L.BatchNorm)] == \
-        [L.Conv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d, L.Dense]
+        [L.Conv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d, L.DepthwiseConv2d, L.BlockCirculantConv2d,
+         L.BlockCirculantDense]
     assert [layer.kernel_h for layer in d.layers if isinstance(layer, L.BlockCirculantConv2d)] == [1, 1]
-    # conv 3x3x1x32, depthwise 3x3x32, pointwise 32x64/16, depthwise 3x3x64, pointwise 64x128/16, dense 128x10
-    assert presets.weight_count(d) == 288 + 288 + 128 + 576 + 512 + 1280
-    assert presets.weight_count(presets.ds_cnn(None)) == 288 + 288 + 2048 + 576 + 8192 + 1280
-    three = presets.ds_cnn((8, 16, 32), blocks=((64, 2), (128, 1), (128, 1)))
-    assert three.shapes[4] == (7, 7, 32) and [layer.block_size for layer in three.layers
-                                               if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
-    pooled = presets.ds_cnn(16, stem=16, stem_pool=True, head=64)
-    assert isinstance(pooled.layers[3], L.MaxPool2d) and pooled.shapes[4] == (14, 14, 16)
-    assert isinstance(pooled.layers[-1], L.BlockCirculantDense) and pooled.layers[-1].in_features == 7 * 7 * 128
-    assert presets.weight_count(pooled) == 144 + 144 + 64 + 576 + 512 + 98 * 64   # the head: 98 blocks of k = 64
+    assert d.layers[-1].in_features == 7 * 7 * 128 and d.layers[-1].block_size == 64
+    # conv 3x3x1x16, depthwise 3x3x16, pointwise 16x64/16, depthwise 3x3x64, pointwise 64x128/16,
+    # classifier 6272 -> 10 as 98 blocks of k = 64
+    assert presets.weight_count(d) == 144 + 144 + 64 + 576 + 512 + 98 * 64
+    assert presets.weight_count(presets.ds_cnn(None)) == 144 + 144 + 1024 + 576 + 8192 + 98 * 64
+    gap = presets.ds_cnn((8, 16, 32), blocks=((64, 2), (128, 1), (128, 1)), stem=32, stem_pool=False, head="gap")
+    assert gap.shapes[4] == (7, 7, 32) and [layer.block_size for layer in gap.layers
+                                             if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
+    assert isinstance(gap.layers[-3], L.GlobalAvgPool2d) and gap.layers[-1].in_features == 128
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):

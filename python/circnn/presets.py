@@ -98,22 +98,22 @@ def wide_cnn(block_size=(8, 16, 32), seed=0, input_shape=(28, 28, 1), classes=10
                  input_shape=input_shape)
 
 
-def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((64, 1), (128, 2)), stem=32,
-           stem_pool=False, head="gap"):
+def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((64, 1), (128, 2)), stem=16,
+           stem_pool=True, head=64):
     """Depthwise-separable CNN, the MCU vision shape with the channel mixing
     block-circulant: a dense 3x3 convolution (c -> stem: one input channel)
-    with stride 2, or with stem_pool stride 1 and a 2x2 max pool; then per
+    with stride 1 and a 2x2 max pool (stem_pool; else stride 2); then per
     block (channels, stride) a depthwise 3x3 convolution (stride) and a
     pointwise 1x1 convolution whose channel matrix is block-circulant
     (BlockCirculantConv2d with kernel_size 1, k = block_size), each followed
-    by batch normalisation (folded at export) and ReLU; then the head:
-    "gap" (global average pooling and a dense classifier) or an int k (the
-    feature map flattened into a block-circulant classifier with k = head).
-    The default: 28x28 -> 14x14x32, depthwise + pointwise 32 -> 64 on 14x14,
-    depthwise stride 2 + pointwise 64 -> 128 on 7x7, global average pooling,
-    FC 128-10: 3,072 weights at k = 16 (6 KB in q15), 12,672 with dense 1x1
-    convolutions.  block_size: an int, None (dense 1x1 convolutions) or one
-    per block."""
+    by batch normalisation (folded at export) and ReLU; then the head: an
+    int k (the feature map flattened into a block-circulant classifier with
+    k = head) or "gap" (global average pooling and a dense classifier).
+    The default: conv 1-16 on 28x28, max pool, depthwise + pointwise 16 -> 64
+    on 14x14, depthwise stride 2 + pointwise 64 -> 128 on 7x7, the 6272
+    features into a block-circulant classifier (k = 64, 98 blocks): 7,712
+    weights at k = 16 (15 KB in q15).  block_size: an int, None (dense 1x1
+    convolutions) or one per block."""
     rng = np.random.default_rng(seed)
     ks = _blocks(block_size, len(blocks))
     c = input_shape[2]
