@@ -53,3 +53,34 @@ def test_demo_smoke_end_to_end(tmp_path):
     # benchmarks/accuracy.json ships with the package: the picture is drawn from a regular install too
     assert any(p.endswith("accuracy_vs_block_size.png") for p in s["pictures"]), s["skipped"]
     assert not any("matplotlib" in item for item in s["skipped"])
+
+
+def _peer_record(tmp_path):
+    """A peers.json as benchmarks/bench_peers.py writes it, with made-up figures."""
+    targets = {"cortex-m4f": dict(board="mps2-an386", status="passed", instructions=5_000_000, flash=70_000,
+                                  ram=33_000, stack=16384, arena=16_000, per_layer=[])}
+    engines = [dict(engine="circnn q15", accuracy=0.9, weight_bytes=110_000, layers=[], targets=targets),
+               dict(engine="CMSIS-NN int8", accuracy=0.9139, weight_bytes=55_936, layers=[], targets=targets)]
+    record = dict(recipe="10 epochs", commits={"CMSIS-NN": "99f736a63036613032f9b70de36b493bcd7802d4"},
+                  results=[dict(model="cnn-k8", float_accuracy=0.9, engines=engines[:1]),
+                           dict(model="cnn-dense", float_accuracy=0.915, engines=engines)])
+    path = tmp_path / "peers.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_the_summary_compares_with_the_dense_cnn_in_int8(tmp_path):
+    from circnn import demo
+    peer = demo.peer_comparison(str(_peer_record(tmp_path)))
+    assert peer["engine"] == "CMSIS-NN int8" and peer["commit"] == "99f736a6" and peer["weight_bytes"] == 55_936
+    summary = dict(peer=peer, blob_bytes=69_768,
+                   firmware={"cortex-m4f": dict(instructions=2_000_000, flash_without_tests=35_000)})
+    text = "\n".join(demo._peer_lines(summary))
+    assert "91.39%" in text and "5,000,000" in text and "0.40x" in text and "0.50x" in text
+
+
+def test_the_summary_says_when_there_are_no_peer_figures(tmp_path):
+    from circnn import demo
+    assert demo.peer_comparison(str(tmp_path / "absent.json")) is None
+    text = "\n".join(demo._peer_lines(dict(peer=None)))
+    assert "no figures here" in text and "bench_peers.py" in text

@@ -54,6 +54,31 @@ def _accuracy_results(path=None):
     return None, None
 
 
+#: The network of benchmarks/bench_peers.py that is the demo's CNN dense, and its int8 engine.
+PEER_NETWORK, PEER_ENGINE = "cnn-dense", "CMSIS-NN int8"
+
+
+def peer_comparison(path=None):
+    """The demo's CNN dense in int8 through CMSIS-NN, as benchmarks/bench_peers.py
+    measured it (benchmarks/peers.json), or None when those figures are not there."""
+    path = path or benchmark_file("peers.json")
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    for network in record["results"]:
+        if network["model"] != PEER_NETWORK:
+            continue
+        for engine in network["engines"]:
+            if engine["engine"] == PEER_ENGINE:
+                return dict(engine=engine["engine"], commit=record["commits"]["CMSIS-NN"][:8],
+                            recipe=record["recipe"], accuracy=engine["accuracy"],
+                            weight_bytes=engine["weight_bytes"],
+                            targets={t: dict(instructions=v["instructions"], flash=v["flash"], ram=v["ram"])
+                                     for t, v in engine["targets"].items()})
+    return None
+
+
 def run(out_dir="circnn-demo", profile="quick", block_size=8, targets=TARGETS, seed=0, progress=True,
         plots=True, accuracy_results=None):
     """Run the demo; returns the summary dict (also written to out_dir/summary.json)."""
@@ -126,6 +151,8 @@ def run(out_dir="circnn-demo", profile="quick", block_size=8, targets=TARGETS, s
             text=build["memory"]["text"], rodata=build["memory"]["rodata"], data=build["memory"]["data"],
             ram=build["memory"]["ram"], elf=os.path.join(fw_dir, build["elf"]))
         _say(progress, f"      {target}: {result['status']}, {result['instructions']['inference']} instructions")
+
+    summary["peer"] = peer_comparison()
 
     _say(progress, "[6/6] pictures")
     summary["pictures"] = []
@@ -213,9 +240,31 @@ def format_summary(s):
                      f"({fw['status']} on QEMU {fw['board']}, {fw['passed']} checks)")
         lines.append(f"{target + ' flash / RAM bytes':<34}{fw['flash']:>18,}   RAM {fw['ram']:,} "
                      f"(flash without test vectors {fw['flash_without_tests']:,})")
+    lines += _peer_lines(s)
     for item in s["skipped"]:
         lines.append(f"skipped: {item}")
     for path in s["pictures"]:
         lines.append(f"picture: {path}")
     lines.append(f"model: {s['model']}   header: {s['header']}")
     return "\n".join(lines)
+
+
+def _peer_lines(s):
+    """The comparison with the same network dense in int8 through CMSIS-NN, or why there is none."""
+    peer = s.get("peer")
+    if not peer:
+        return ["", "against CMSIS-NN int8: no figures here (benchmarks/peers.json; "
+                    "python benchmarks/bench_peers.py --cmsis-nn DIR measures them)"]
+    lines = ["", f"the same CNN dense in int8 through CMSIS-NN {peer['commit']} (benchmarks/peers.json; "
+                 f"trained {peer['recipe']}):",
+             f"{'accuracy, int8':<34}{100 * peer['accuracy']:>17.2f}%   (this demo's training budget differs)",
+             f"{'weight bytes':<34}{peer['weight_bytes']:>18,}   (circnn blob {s['blob_bytes']:,})"]
+    for target, fw in peer["targets"].items():
+        mine = s["firmware"].get(target)
+        ratio = lambda key: (f"   (circnn {mine[key]:,} = {mine[key] / fw[key]:.2f}x)"  # noqa: E731
+                             if mine else "")
+        lines.append(f"{target + ' instructions/inference':<34}{fw['instructions']:>18,}{ratio('instructions')}")
+        lines.append(f"{target + ' flash bytes':<34}{fw['flash']:>18,}"
+                     + (f"   (circnn {mine['flash_without_tests']:,} without test vectors = "
+                        f"{mine['flash_without_tests'] / fw['flash']:.2f}x)" if mine else ""))
+    return lines
