@@ -67,6 +67,9 @@ MODELS = {
     "ds-cnn-dense": lambda seed: presets.ds_cnn(block_size=None, seed=seed),
 }
 
+# The published figures (--publish): the demo quotes them, the package ships them.
+PUBLISHED = os.path.join(HERE, "peers.json")
+
 # One training recipe and budget for every network (circnn.train.fit).
 RECIPE = dict(epochs=10, batch_size=128, lr=1e-3, schedule="cosine", seed=0)
 CALIBRATION = 512          # training images for the activation ranges (both engines)
@@ -83,11 +86,18 @@ def recipe_text(recipe):
             f"batch {recipe['batch_size']}, {recipe['schedule']} schedule, seed {recipe['seed']}")
 
 
+def architecture_key(model):
+    """Eight hex digits naming the model's input shape and layers: a preset
+    whose shape changes trains anew instead of loading the old weights."""
+    text = repr((model.input_shape, [layer.describe() for layer in model.layers]))
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 def trained(name, data, cache, recipe):
     """The trained float model `name`, from cache/<name>.npz or trained now."""
     (x_train, y_train), _ = data
     model = MODELS[name](recipe["seed"])
-    path = os.path.join(cache, f"{name}-e{recipe['epochs']}-s{recipe['seed']}.npz")
+    path = os.path.join(cache, f"{name}-e{recipe['epochs']}-s{recipe['seed']}-{architecture_key(model)}.npz")
     done = path + ".done"
     if os.path.isfile(done):
         train.load_checkpoint(path, model)
@@ -370,6 +380,39 @@ def layer_table(r):
     return "\n".join(lines)
 
 
+def last_runs(cache, names):
+    """The records of the networks' last runs in cache (peers-<network>.json), in MODELS order."""
+    records = []
+    for name in names:
+        path = os.path.join(cache, f"peers-{name}.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                records.append(json.load(f))
+    return records
+
+
+def publish(cache, path=None):
+    """Write the last run of every network into one record at `path`
+    (default PUBLISHED).  The runs must share the training recipe and the
+    CMSIS-NN commit: a table mixing them would compare unlike things."""
+    path = path or PUBLISHED
+    records = last_runs(cache, list(MODELS))
+    if not records:
+        raise SystemExit(f"nothing to publish: no peers-<network>.json in {cache}")
+    first = records[0]
+    for rec in records[1:]:
+        for field in ("recipe", "commits"):
+            if rec[field] != first[field]:
+                raise SystemExit(f"cannot publish: {rec['results'][0]['model']} was measured with {field} "
+                                 f"{rec[field]}, {first['results'][0]['model']} with {first[field]}; "
+                                 "rerun the networks together")
+    record = dict(first, results=[rec["results"][0] for rec in records])
+    with open(path, "w") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+    say(f"published {', '.join(r['model'] for r in record['results'])} -> {path}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cmsis-nn", help="a CMSIS-NN checkout (measured with commit %s)" % CMSIS_NN_COMMIT[:8])
@@ -380,6 +423,9 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"], help="training budget (default %(default)s)")
     ap.add_argument("--train-only", action="store_true", help="train (or load) the networks and stop")
     ap.add_argument("--table", action="store_true", help="print the tables of the networks' last runs and stop")
+    ap.add_argument("--publish", action="store_true",
+                    help="write the last runs of every network into benchmarks/peers.json (the figures "
+                         "`circnn demo` quotes; they ship with the package)")
     args = ap.parse_args(argv)
     names = args.models.split(",")
     for name in names:
@@ -388,18 +434,15 @@ def main(argv=None):
     recipe = dict(RECIPE, epochs=args.epochs)
     cache = os.path.abspath(args.cache)
     if args.table:
-        records = []
-        for name in names:
-            path = os.path.join(cache, f"peers-{name}.json")
-            if os.path.isfile(path):
-                with open(path) as f:
-                    records.append(json.load(f))
+        records = last_runs(cache, names)
         for rec in records:
             print(f"{rec['results'][0]['model']}: CMSIS-NN {(rec['commits']['CMSIS-NN'] or '?')[:8]}; {rec['recipe']}")
         results = [rec["results"][0] for rec in records]
         print("\n" + summary_table(results))
         for r in results:
             print("\n" + layer_table(r))
+        if args.publish:
+            publish(cache)
         return 0
     if not args.train_only:
         nn, includes, commits = check_cmsis(args.cmsis_nn, args.cmsis_core)
@@ -438,6 +481,8 @@ def main(argv=None):
     for r in results:
         print()
         print(layer_table(r))
+    if args.publish:
+        publish(cache)
     print(f"\n(numpy int8 reference = CMSIS-NN host build on every test image; QEMU = host on "
           f"{QEMU_CHECKS} images per target; results in {os.path.join(cache, 'peers-<network>.json')})")
     return 0

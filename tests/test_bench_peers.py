@@ -1,0 +1,51 @@
+"""benchmarks/bench_peers.py's published record: the last run of each
+network merged into one file in MODELS order, refused when the runs were
+trained or measured differently, and read back by `circnn demo`."""
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+
+import bench_peers  # noqa: E402
+from circnn import demo  # noqa: E402
+
+
+def _run(cache, model, recipe="10 epochs", commit="99f736a63036613032f9b70de36b493bcd7802d4", m4f=5_055_697):
+    """A per-network record as a run of bench_peers.py leaves it in its cache."""
+    targets = {"cortex-m4f": dict(instructions=m4f, flash=70_840, ram=40_000, per_layer=[])}
+    engines = [dict(engine="circnn q15", accuracy=0.90, weight_bytes=30_000, targets=targets),
+               dict(engine="CMSIS-NN int8", accuracy=0.9139, weight_bytes=55_936, targets=targets)]
+    record = dict(recipe=recipe, commits={"CMSIS-NN": commit}, tools="gcc",
+                  results=[dict(model=model, float_accuracy=0.91, engines=engines)])
+    (cache / f"peers-{model}.json").write_text(json.dumps(record))
+
+
+def test_publish_merges_the_last_runs_in_models_order(tmp_path):
+    _run(tmp_path, "cnn-dense")
+    _run(tmp_path, "cnn-k8")
+    out = tmp_path / "peers.json"
+    bench_peers.publish(str(tmp_path), str(out))
+    record = json.loads(out.read_text())
+    assert [r["model"] for r in record["results"]] == ["cnn-k8", "cnn-dense"]
+    assert record["recipe"] == "10 epochs"
+    peer = demo.peer_comparison(str(out))
+    assert peer["engine"] == "CMSIS-NN int8" and peer["commit"] == "99f736a6"
+    assert peer["targets"]["cortex-m4f"]["instructions"] == 5_055_697
+
+
+@pytest.mark.parametrize("difference", [dict(recipe="3 epochs"), dict(commit="0" * 40)])
+def test_publish_refuses_runs_that_differ(tmp_path, difference):
+    _run(tmp_path, "cnn-k8")
+    _run(tmp_path, "cnn-dense", **difference)
+    out = tmp_path / "peers.json"
+    with pytest.raises(SystemExit, match="rerun the networks together"):
+        bench_peers.publish(str(tmp_path), str(out))
+    assert not out.exists()
+
+
+def test_publish_says_when_there_is_nothing(tmp_path):
+    with pytest.raises(SystemExit, match="nothing to publish"):
+        bench_peers.publish(str(tmp_path), str(tmp_path / "peers.json"))
