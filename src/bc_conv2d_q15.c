@@ -1,7 +1,7 @@
 /*
  * Block-circulant 2-D convolution, q15 (contract: circnn/bc_conv2d.h, the
  * steps of circnn/bc_dense.h generalised; scratch layout: bc_conv2d_common.h).
- * python/circnn/fixed_conv.py is the bit-exact twin.
+ * python/circnn/sim/bc_conv2d.py is the bit-exact twin.
  *
  *  1. Every input block (pixel, j) is transformed by circnn_rfft_q15 into the
  *     spectra buffer -> (X, e).

@@ -4,7 +4,7 @@
  * split stage that separates the two real spectra.  Block floating point and
  * every rounding: circnn/fft.h.  This file is the portable reference; the
  * DSP-extension variant (fft_q15_dsp.c) computes the same integers.  Every
- * line has its twin in python/circnn/fixed.py; change them together.
+ * line has its twin in python/circnn/sim/q15.py; change them together.
  */
 #include <string.h>
 

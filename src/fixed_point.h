@@ -4,7 +4,7 @@
  * Rounding is "half up": add 2^(r-1), then shift right arithmetically by r.
  * Saturation compares; nothing here overflows a signed type or shifts a
  * negative value left (multiplications by powers of two are used instead).
- * circnn.fixed (Python) implements the same helpers.
+ * circnn.sim.q15 (Python) implements the same helpers.
  */
 #ifndef CIRCNN_FIXED_POINT_H
 #define CIRCNN_FIXED_POINT_H

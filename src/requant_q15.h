@@ -18,7 +18,7 @@
  * |v + C| < 2^(s + 31): (v + C) >> s fits in int32 and only its saturation
  * to 16 bits remains (SSAT, or USAT #15 with the ReLU, on the cores with the
  * DSP extension).  Other layers take circnn_requant_q15 itself.
- * python/circnn/fixed.py's requant_q15 is the one twin of both forms.
+ * python/circnn/sim/q15.py's requant_q15 is the one twin of both forms.
  */
 #ifndef CIRCNN_REQUANT_Q15_H
 #define CIRCNN_REQUANT_Q15_H

@@ -1,7 +1,7 @@
 /*
  * Step 4 of the q15 block-circulant layers (circnn/bc_dense.h): k int64
  * spectral sums to int16 with one shared exponent (contract:
- * bc_dense_common.h).  python/circnn/fixed.py is the bit-exact twin.
+ * bc_dense_common.h).  python/circnn/sim/q15.py is the bit-exact twin.
  */
 #include "bc_dense_common.h"
 #include "dsp_q15.h"

@@ -21,7 +21,7 @@
  * export, since a channel scale cannot be folded into circulant weights):
  *     y[c] = scale[c] * (W x)[c] + bias[c]
  *
- * q15 (python/circnn/fixed.py is the bit-exact twin): the steps of
+ * q15 (python/circnn/sim/q15.py is the bit-exact twin): the steps of
  * circnn_bc_dense_q15 (circnn/bc_dense.h), with step 2 aligning the spectra
  * of all pixels and blocks of the input to one exponent E, step 3 summing
  * over the taps that fall inside the input too, and the output stage

@@ -73,7 +73,7 @@ void circnn_bc_dense_f32(const circnn_bc_dense_f32_t *layer, const float *x, flo
  *     y = sat16( round( W x + bias / 2^16 ) )
  * up to the error of the transforms, never wrapped.
  *
- * How, exactly (python/circnn/fixed.py is bit-exact with it):
+ * How, exactly (python/circnn/sim/q15.py is bit-exact with it):
  *  1. Each input block x_j is transformed by circnn_rfft_q15 -> (X_j, e_j).
  *  2. The spectra are aligned to E = max e_j: X_j >>= (E - e_j), rounded
  *     half up (a shift of 16 or more gives 0).

@@ -14,7 +14,7 @@
  *     out[2b]      = Re X[b]      for 1 <= b < n/2
  *     out[2b + 1]  = Im X[b]      for 1 <= b < n/2
  *
- * Block-circulant weights are stored in this layout (circnn.circulant.to_spectrum).
+ * Block-circulant weights are stored in this layout (circnn.nn.circulant.to_spectrum).
  *
  * Scale: the forward transform is numpy.fft.rfft's, X[b] = sum_t x[t] e^(-2 pi i b t / n);
  * the inverse is numpy.fft.irfft's, with the 1/n.  irfft(rfft(x)) = x.
@@ -90,7 +90,7 @@
  * started from the rounding constant sum in int32, PKHTB takes the rounded
  * top halves, SMUAD(z, z) is |z|^2), so the DSP variant used on Cortex-M4,
  * M7 and M33, the portable C used elsewhere and the Python simulator
- * circnn.fixed give the same bits.
+ * circnn.sim.q15 give the same bits.
  *
  * Accuracy against float64 (tests/test_fft.py prints the table): forward
  * SNR >= 65 dB on full-scale uniform random input and >= 50 dB at 1/64 of

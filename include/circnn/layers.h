@@ -10,7 +10,7 @@
  *
  * q15: the activation scales and the output stage are those of circnn/q15.h.
  * Pooling, ReLU and argmax keep the scale of their input.
- * python/circnn/fixed_layers.py is the bit-exact twin of the q15 layers.
+ * python/circnn/sim/layers.py is the bit-exact twin of the q15 layers.
  *
  * Details the contract below leaves open, as implemented (src/dense.c,
  * conv2d.c, conv2d_q15.c, depthwise_conv2d.c, pool.c, activation.c):

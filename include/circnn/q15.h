@@ -16,7 +16,7 @@
  * when u < 0; y = sat16( (t + bias + 2^15) >> 16 ).  The bias is int32 with
  * CIRCNN_Q15_BIAS_FRAC_BITS (16) fraction bits of the output integer.
  * Rounding is half up throughout; saturation never wraps.
- * python/circnn/fixed.py is the bit-exact twin.
+ * python/circnn/sim/q15.py is the bit-exact twin.
  */
 #ifndef CIRCNN_Q15_H
 #define CIRCNN_Q15_H

@@ -1,30 +1,30 @@
 """circnn: block-circulant neural networks on microcontrollers and CPUs.
 
-Modules, in the order data flows through them:
-    datasets    Fashion-MNIST and other IDX files
-    circulant   float64 mathematics of block-circulant matrices, spectrum packing
-    layers      the layers, with their float64 reference forward pass
-    model       Model: a network of layers
-    export      lowering, calibration, q15 quantization -> ExportedModel (exported)
-    quantization
-                power-of-two scales, int16 mantissas, int32 biases (export and the kernels)
-    blob        the model format (documented in include/circnn/model.h)
-    fixed, fixed_layers, fixed_conv, simulate
-                the bit-exact numpy twins of the q15 C code
-    kernels, layer_kernels, conv_kernels, engine
-                the C code through cffi
+Subpackages by concern, in the order data flows through them (README.md,
+Layout; docs/DESIGN.md):
+    nn        the network and its float64 reference: circulant, window, layers, model, presets
+    datasets  Fashion-MNIST and other IDX files
+    train     training with numpy and pyfftw: fit, evaluate; each layer's forward and backward
+    format    what the C runtime reads: the blob, the firmware header, the arena
+    sim       the numpy simulator: bit-exact twins of the q15 C kernels, whole models
+    export    Model -> ExportedModel: lowering, calibration, quantization
+    native    the C code through cffi: the kernels on numpy arrays, Engine
+    firmware  cross-build for Cortex-M, run on QEMU, count instructions
+    kinds     every layer kind, and where each of its parts lives
+    cli       the circnn command (demo: circnn demo; torch, torch_convert: from_torch)
+The module paths of before (fixed, kernels, layer_kernels, ...) are the same
+modules under their old names (_old_paths.py).
 """
-import importlib.resources
-import os
-
-from . import circulant, datasets, fixed, kernels, layers, presets, train
-from ._native import ffi as _ffi, lib as _lib
-from .blob import ModelFormatError
-from .engine import Engine, RuntimeRefused
-from .exported import ExportedModel, load
-from .model import Model
-
-__version__ = _ffi.string(_lib.circnn_version()).decode("ascii")
+from . import datasets, train
+from ._native import __version__, get_include
+from .export.exported import ExportedModel, load
+from .format.blob import ModelFormatError
+from .native import fft as kernels
+from .native.engine import Engine, RuntimeRefused
+from .nn import circulant, layers, presets
+from .nn.model import Model
+from .sim import q15 as fixed
+from . import _old_paths  # noqa: F401,E402  the old module paths: README.md, Layout
 
 
 def from_torch(module, input_shape):
@@ -33,18 +33,6 @@ def from_torch(module, input_shape):
     (features,).  See circnn.torch_convert for what it converts."""
     from .torch_convert import from_torch as convert
     return convert(module, input_shape)
-
-
-def get_include():
-    """The folder that holds circnn's C headers (circnn/circnn.h and the rest)."""
-    header = importlib.resources.files(__name__) / "include" / "circnn" / "circnn.h"
-    if isinstance(header, os.PathLike) and os.path.isfile(header):
-        # Installed: <package>/include; editable: the meson build folder.
-        return os.path.dirname(os.path.dirname(os.fspath(header)))
-    installed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
-    raise FileNotFoundError(
-        f"circnn's C headers are not installed beside the package ({installed}); "
-        "reinstall with `pip install .`")
 
 
 __all__ = ["Model", "Engine", "ExportedModel", "load", "layers", "datasets", "circulant", "fixed", "kernels",

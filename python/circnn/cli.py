@@ -4,16 +4,16 @@ import sys
 
 import numpy as np
 
-from . import blob as B
+from .format import blob as B
 
 
 def _load(path):
-    from .exported import load
+    from .export.exported import load
     return load(path)
 
 
 def cmd_info(args):
-    from .header import layer_table
+    from .format.header import layer_table
     model = _load(args.model)
     rows = model.table()
     params = sum(r["params"] for r in rows)
@@ -59,7 +59,7 @@ def verify(model, x, y, batch_size=500, progress=True):
     """
     from tqdm import tqdm
 
-    from .engine import Engine
+    from .native.engine import Engine
     if x.shape[1:] != model.input_shape:
         x = x.reshape((len(x),) + model.input_shape)
     engine = Engine(model)
@@ -212,8 +212,9 @@ def _block_size(text):
 
 def cmd_train(args):
     """Train a preset on Fashion-MNIST (or an IDX folder), quantize, report, write."""
-    from . import datasets, presets, train
-    from .engine import Engine
+    from . import datasets, train
+    from .nn import presets
+    from .native.engine import Engine
     if args.data is None:
         (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist(limit=args.limit)
     else:

@@ -14,8 +14,9 @@ import numpy as np
 
 from tqdm import tqdm
 
-from . import datasets, presets, train
-from .engine import Engine
+from . import datasets, train
+from .nn import presets
+from .native.engine import Engine
 
 PROFILES = {
     # quick: a few minutes on a 2-core machine

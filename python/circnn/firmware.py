@@ -25,8 +25,8 @@ import tempfile
 
 import numpy as np
 
-from . import blob as B
-from . import header
+from .format import blob as B
+from .format import header
 
 APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 
@@ -161,7 +161,7 @@ def test_vectors(model, inputs):
     if model.dtype == "q15":
         xq = inputs if inputs.dtype == np.int16 else model.quantize_input(inputs)
         return xq, model.simulate_raw(xq)
-    from .engine import Engine
+    from .native.engine import Engine
     x32 = inputs.astype(np.float32)
     return x32, Engine(model).run_raw(x32)
 
@@ -352,7 +352,7 @@ def build_program(target, out_dir, sources, name, board=None, include_dirs=(), e
     -DCIRCNN_NO_DSP) apply to the runtime too; config_args (circnn/config.h's
     -DCIRCNN_WITH_...=0) to the model runtime and the program's sources."""
     spec = TARGETS[target]
-    from . import get_include
+    from ._native import get_include
     include = get_include()
     src, targets = source_dirs()
     c_args, link_args = target_flags(target)

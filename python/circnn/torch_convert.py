@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from . import layers as L
+from .nn import layers as L
 from . import torch as ct
-from .model import Model
-from .window import window_geometry
+from .nn.model import Model
+from .nn.window import window_geometry
 
 _LEAVES = (ct.BlockCirculantLinear, ct.BlockCirculantConv2d, ct.DepthwiseConv2d)
 _RELU_FUNCTIONS = (torch.relu, torch.nn.functional.relu)

@@ -8,8 +8,9 @@ import os
 
 import numpy as np
 
-from . import blob as B
-from . import circulant, fixed
+from ..format import blob as B
+from ..nn import circulant
+from ..sim import q15 as fixed
 
 
 def _weight_shape(op):
@@ -31,7 +32,7 @@ def _weight_shape(op):
 class ExportedModel:
     """A model as the C runtime runs it (dtype "q15" or "f32").
 
-    Attributes: blob (bytes), version (its format version), dtype, ops (circnn.blob.Op, weights shaped),
+    Attributes: blob (bytes), version (its format version), dtype, ops (circnn.format.blob.Op, weights shaped),
     input_shape / output_shape (without the batch: (h, w, c) or (n,)),
     input_frac / output_frac (q15 scales: value = integer * 2^-frac),
     arena_bytes, hash (sha256 of the blob).
@@ -92,11 +93,11 @@ class ExportedModel:
         xq = self.check_input(xq)
         if xq.dtype != np.int16:
             raise TypeError(f"int16 input expected, got {xq.dtype}")
-        from .simulate import run_q15
+        from ..sim.model import run_q15
         return run_q15(self, xq)
 
     def _simulate_f32(self, x):
-        from .simulate import run_f32
+        from ..sim.model import run_f32
         return run_f32(self, x)
 
     def as_f32(self):
@@ -104,7 +105,7 @@ class ExportedModel:
         Its float64 simulation is the float reference of this model."""
         if self.dtype == "f32":
             return self
-        from .export import arena_bytes
+        from .exporter import arena_bytes
         ops, frac = [], self.input_frac
         for op in self.ops:
             f = B.Op(op.type, op.in_shape, op.out_shape, relu=op.relu, same=op.same, kernel=op.kernel,
@@ -134,7 +135,7 @@ class ExportedModel:
 
     def write_header(self, path, name="model"):
         """Write the firmware header: the blob as an aligned const array, with macros."""
-        from .header import render_header
+        from ..format.header import render_header
         text = render_header(self, name)
         with open(path, "w", encoding="ascii", newline="\n") as f:
             f.write(text)
@@ -169,7 +170,7 @@ class ExportedModel:
 
 def load(path):
     """Read a .circ file into an ExportedModel; a file that is not a valid
-    model raises circnn.blob.ModelFormatError saying what is wrong."""
+    model raises circnn.format.blob.ModelFormatError saying what is wrong."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model file {path}")
     with open(path, "rb") as f:

@@ -12,7 +12,7 @@ This is the layout the C kernels read.
 """
 import numpy as np
 
-from ._native import lib
+from .._native import lib
 
 MIN_BLOCK = lib.CIRCNN_FFT_MIN_SIZE
 MAX_BLOCK = lib.CIRCNN_FFT_MAX_SIZE

@@ -5,12 +5,12 @@ blob, and the ExportedModel that simulates, saves and writes headers.
 
 import numpy as np
 
-from . import blob as B
-from . import layers as L
+from ..format import blob as B
+from ..nn import layers as L
 from . import quantization as Q
-from ._native import lib
-from .simulate import float_op
-from .window import window_geometry
+from .._native import lib
+from ..sim.model import float_op
+from ..nn.window import window_geometry
 
 
 class ExportError(ValueError):
@@ -149,7 +149,7 @@ def _scratch_bytes(op, dtype):
         fn = lib.circnn_bc_dense_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_dense_q15_scratch_bytes
         return fn(op.in_shape[2], op.out_shape[2], op.block_size)
     if op.type == B.BC_CONV2D:
-        from ._native import ffi
+        from .._native import ffi
         g = ffi.new("circnn_window_t *", _window(op))
         fn = lib.circnn_bc_conv2d_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_conv2d_q15_scratch_bytes
         return fn(g, op.block_size)

@@ -71,7 +71,7 @@ def runtime_identifiers(include=None):
     """Every identifier in the code (not the comments) of circnn's public C
     headers: the names a generated header must not define again."""
     if include is None:
-        from . import get_include
+        from .._native import get_include
         include = get_include()
     folder = os.path.join(include, "circnn")
     names = set()
@@ -123,7 +123,7 @@ def _version_check(version):
 
 
 def render_header(model, name):
-    from . import __version__
+    from .._native import __version__
     name = check_name(name)
     check_names_are_free(name)
     up = name.upper()

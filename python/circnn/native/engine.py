@@ -1,7 +1,7 @@
 """The C runtime (circnn_model_init / circnn_model_run) through cffi."""
 import numpy as np
 
-from ._native import ffi, lib
+from .._native import ffi, lib
 
 
 class RuntimeRefused(ValueError):
@@ -34,7 +34,7 @@ class Engine:
     """
 
     def __init__(self, model):
-        from .exported import ExportedModel
+        from ..export.exported import ExportedModel
         self.model = model if isinstance(model, ExportedModel) else ExportedModel(bytes(model))
         self._blob = _aligned_copy(self.model.blob)
         self._handle = ffi.new("circnn_model_t *")

@@ -1,15 +1,16 @@
 """Whole-model numpy simulation of an ExportedModel, layer by layer.
 
-run_q15 chains the bit-exact twins of the C layers (circnn.fixed,
+run_q15 chains the bit-exact twins of the C layers (circnn.sim.q15,
 fixed_layers, fixed_conv), so its int16 result is exactly circnn_model_run's.
 run_f32 computes the f32 model in float64 numpy: close to the C engine,
 not bit-exact (the C rounds every float operation to 32 bits).
 """
 import numpy as np
 
-from . import blob as B
-from . import circulant, fixed, fixed_conv, fixed_layers
-from .window import window_geometry
+from ..format import blob as B
+from ..nn import circulant
+from . import q15 as fixed, bc_conv2d as fixed_conv, layers as fixed_layers
+from ..nn.window import window_geometry
 
 
 def _geometry(op):
@@ -71,7 +72,7 @@ def float_op(op, x, weight=None, bias=None, scale=None):
     one float forward over lowered ops: run_f32 passes the f32 model's arrays,
     the exporter's calibration its float64 originals.  An op type it does not
     know raises ValueError."""
-    from . import layers as L
+    from ..nn import layers as L
     n = len(x)
     padding = "same" if op.same else "valid"
     if op.type == B.DENSE:

@@ -8,7 +8,7 @@ kernel - in, 0), the smaller half before (top, left).
 """
 from collections import namedtuple
 
-from ._native import lib
+from .._native import lib
 
 PADDINGS = {"valid": lib.CIRCNN_PAD_VALID, "same": lib.CIRCNN_PAD_SAME}
 MAX_KERNEL = lib.CIRCNN_MAX_KERNEL

@@ -9,7 +9,7 @@
 
 `fit` trains the model's own layer objects in place (weights, packed spectra,
 biases, BatchNorm gamma/beta and running statistics).  Block-circulant layers
-train in the frequency domain (circnn.train_layers).  The loss is softmax
+train in the frequency domain (circnn.train.ops).  The loss is softmax
 cross-entropy on the model's output; a final Softmax and/or Argmax layer is
 left out while training (the loss applies the softmax itself).
 
@@ -35,8 +35,8 @@ import time
 
 import numpy as np
 
-from . import layers as L
-from .train_layers import make_op
+from ..nn import layers as L
+from .ops import make_op
 
 __all__ = ["fit", "evaluate", "predict", "Network", "Adam", "SGD", "softmax_cross_entropy", "schedule_factor",
            "initialise", "random_shift_flip", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
@@ -51,7 +51,7 @@ class Network:
     """The ops of a model's layers (a final Softmax / Argmax left out), in one dtype.
 
     path: "auto", "fft" or "dense" for the block-circulant layers (see
-    circnn.train_layers).
+    circnn.train.ops).
     """
 
     def __init__(self, model, dtype=np.float32, path="auto", bn_momentum=0.1):

@@ -3,14 +3,14 @@
     bc_conv2d(w, x, out_channels, kernel_size, block_size, stride, padding,
               bias, scale, relu, dtype)
         float in, float64 out.  w: (kernel_h, kernel_w, p, q, k) defining
-        vectors (circnn.circulant conventions); x: (B, H, W, in_c) or
+        vectors (circnn.nn.circulant conventions); x: (B, H, W, in_c) or
         (H, W, in_c), HWC.  dtype "f32" runs circnn_bc_conv2d_f32; "q15"
         chooses power-of-two scales from the data (as bc_dense does),
         quantizes, runs circnn_bc_conv2d_q15 and dequantizes.
     bc_conv2d_q15(weight, weight_exp, x, out_channels, stride, pad_top,
                   pad_left, out_h, out_w, bias, scale, scale_exp, relu)
         int16 in, int16 out, exactly what the C returns;
-        circnn.fixed_conv.bc_conv2d_q15 is its bit-exact numpy twin.
+        circnn.sim.bc_conv2d.bc_conv2d_q15 is its bit-exact numpy twin.
     quantize_bc_conv2d(w, in_frac, out_frac, bias, scale)
         float layer -> the q15 arrays.
 
@@ -19,10 +19,12 @@ raises TypeError or ValueError here; it never reaches the C.
 """
 import numpy as np
 
-from . import circulant, fixed, kernels
-from . import quantization as Q
-from ._native import ffi, lib
-from .window import MAX_DIM, MAX_KERNEL, MAX_STRIDE, window_geometry
+from ..nn import circulant
+from ..sim import q15 as fixed
+from . import fft as kernels
+from ..export import quantization as Q
+from .._native import ffi, lib
+from ..nn.window import MAX_DIM, MAX_KERNEL, MAX_STRIDE, window_geometry
 
 INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
 

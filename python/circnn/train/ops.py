@@ -31,9 +31,9 @@ import os
 
 import numpy as np
 
-from . import circulant
-from . import layers as L
-from .window import window_geometry
+from ..nn import circulant
+from ..nn import layers as L
+from ..nn.window import window_geometry
 
 try:   # pyfftw plans; numpy's FFT when pyfftw is missing
     import pyfftw

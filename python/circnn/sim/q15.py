@@ -9,8 +9,8 @@ shifts) are arrays over that shape.
 """
 import numpy as np
 
-from ._native import lib
-from .circulant import blocks, check_block_size
+from .._native import lib
+from ..nn.circulant import blocks, check_block_size
 
 BIAS_FRAC_BITS = lib.CIRCNN_Q15_BIAS_FRAC_BITS
 INT16_MIN, INT16_MAX = -32768, 32767

@@ -14,20 +14,20 @@ dtype "f32": real float arrays (any float dtype, converted to float32) in,
 float32 out - exactly what the C computed.  dtype "q15" works at the integer
 level, like the C: C-contiguous int16 arrays (weights int16 mantissas with
 one weight_exp, bias int32 with 16 fraction bits, see circnn/q15.h) in,
-int16 out.  circnn.fixed_layers has numpy twins of the q15 layers that are
+int16 out.  circnn.sim.layers has numpy twins of the q15 layers that are
 bit-exact with these.
 
 Window geometry: kernel is an int or (kernel_h, kernel_w); padding is
-"same", "valid" (circnn.window's rules, any kernel up to 255) or an explicit
+"same", "valid" (circnn.nn.window's rules, any kernel up to 255) or an explicit
 (pad_top, pad_left, out_h, out_w); pools default to stride = kernel.
 Anything the C could not take raises TypeError or ValueError here; the C
 itself never fails.
 """
 import numpy as np
 
-from . import window
-from ._native import ffi, lib
-from .kernels import _check_dtype, _int16_array, _ptr, _wptr
+from ..nn import window
+from .._native import ffi, lib
+from .fft import _check_dtype, _int16_array, _ptr, _wptr
 
 MAX_DIM = window.MAX_DIM     # largest height, width or channel count
 MAX_KERNEL_FIELD = 255       # kernel, stride and padding are uint8 in circnn_window_t

@@ -59,7 +59,7 @@ class Model:
     def predict(self, x, batch_size=512, dtype=np.float64):
         """Class indices, in batches: the argmax of the output before any final
         Softmax / Argmax layer.  The same function as circnn.train.predict."""
-        from .train import predict
+        from ..train.trainer import predict
         return predict(self, self.check_input(x), batch_size, dtype)
 
     def parameter_count(self):
@@ -70,12 +70,12 @@ class Model:
 
     def quantize(self, calibration_x, **options):
         """The q15 exported model, activation scales calibrated on calibration_x."""
-        from .export import export
+        from ..export.exporter import export
         return export(self, "q15", calibration_x, **options)
 
     def to_f32(self):
         """The f32 exported model."""
-        from .export import export
+        from ..export.exporter import export
         return export(self, "f32")
 
     def summary(self):

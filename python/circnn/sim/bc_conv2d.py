@@ -1,7 +1,7 @@
 """Bit-exact numpy twin of circnn_bc_conv2d_q15 (src/bc_conv2d_q15.c), vectorised over a batch.
 
 The contract is include/circnn/bc_conv2d.h: the steps of bc_dense_q15
-(circnn.fixed.bc_dense_q15) with the input spectra of every pixel aligned to
+(circnn.sim.q15.bc_dense_q15) with the input spectra of every pixel aligned to
 one exponent, the spectral sums taken over the kernel taps that read a pixel
 inside the input too, and an optional per-channel scale before the output
 stage.  Spatial zero padding is applied to the aligned spectra, where a zero
@@ -10,8 +10,8 @@ which skips those taps.
 """
 import numpy as np
 
-from . import fixed
-from .circulant import blocks, check_block_size
+from . import q15 as fixed
+from ..nn.circulant import blocks, check_block_size
 
 EXP_LIMIT = 128   # the C clamps the output stage's exponent to +-128 (changes no result)
 

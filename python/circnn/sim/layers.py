@@ -2,7 +2,7 @@
 
 Vectorised over a leading batch axis: x is (B, in_features) for dense and
 (B, H, W, C) (NHWC) for conv2d, depthwise conv2d and the pools.  The window geometry is
-explicit (stride, pad_top, pad_left, out_h, out_w: see circnn.window for the
+explicit (stride, pad_top, pad_left, out_h, out_w: see circnn.nn.window for the
 "same"/"valid" rules).  Taps outside the input are skipped, exactly as the C
 does: conv2d adds nothing for them (zero padding), the pools leave them out
 of the max and of the average's count; a window that misses the input
@@ -10,11 +10,11 @@ entirely gives 0.
 
 Accumulators are exact int64 sums of int32 products (no value here can
 overflow int64 for shapes the C accepts), and dense/conv2d go through the one
-q15 output stage, circnn.fixed.requant_q15, then the ReLU.
+q15 output stage, circnn.sim.q15.requant_q15, then the ReLU.
 """
 import numpy as np
 
-from .fixed import requant_q15
+from .q15 import requant_q15
 
 INT16_MIN, INT16_MAX = -32768, 32767
 

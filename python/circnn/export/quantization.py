@@ -1,7 +1,7 @@
 """q15 quantization, written once: the power-of-two scale of a tensor, int16
 mantissas with one power-of-two exponent, and int32 biases at the
 accumulator's scale.  The exporter (circnn.export) and the kernel wrappers
-(circnn.kernels, circnn.conv_kernels) all quantize through these functions;
+(circnn.native.fft, circnn.native.bc_conv2d) all quantize through these functions;
 the rounding is fixed.quantize's (half up, as the C code rounds).
 
     frac_bits(largest, headroom_bits=0)   activation scale 2^-f
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import fixed
+from ..sim import q15 as fixed
 
 MANTISSA_MAX = 32767      # |mantissa| <= 32767: -32768 is never used
 INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1

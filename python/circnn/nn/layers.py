@@ -7,7 +7,7 @@ batch out: (h, w, c) for images, (n,) for vectors.
 Weights are float64 numpy arrays.  Block-circulant layers accept their
 weights in the time domain (the defining vectors, first-column convention:
 block W_ij[r, c] = w_ij[(r - c) mod k]) or as packed spectra (see
-circnn.circulant), and store the packed spectrum.  A layer created without
+circnn.nn.circulant), and store the packed spectrum.  A layer created without
 weights is initialised from the full fan-in (He initialisation for the ReLU
 networks circnn targets): what training starts from.
 """

@@ -12,16 +12,17 @@ Integer entry points, for callers who hold int16 data, take C-contiguous
 int16 arrays and return exactly what the C returns:
     rfft_q15(x) -> (packed, exponent);  irfft_q15(packed) -> (x, exponent)
     bc_dense_q15(weight, weight_exp, x, out_features, bias, relu)
-circnn.fixed has numpy twins of these that are bit-exact with them.
+circnn.sim.q15 has numpy twins of these that are bit-exact with them.
 
 Anything the C could not take (wrong dtype, shape, block size, strides)
 raises TypeError or ValueError here; it never reaches the C.
 """
 import numpy as np
 
-from . import circulant, fixed
-from . import quantization as Q
-from ._native import ffi, lib
+from ..nn import circulant
+from ..sim import q15 as fixed
+from ..export import quantization as Q
+from .._native import ffi, lib
 
 DTYPES = ("f32", "q15")
 

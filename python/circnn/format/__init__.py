@@ -1,0 +1,6 @@
+"""circnn.format: what the C runtime reads (include/circnn/model.h): the blob, the firmware
+header, the arena rule.
+
+    blob    the blob: Op, pack and unpack, the format's constants
+    header  the firmware header (the blob as a C array, with macros)
+"""
