@@ -193,7 +193,8 @@ def test_one_float_forward_refuses_an_unknown_layer_type(monkeypatch):
     # simulate.float_op is the float forward of both the f32 simulation and the
     # exporter's calibration; an unknown type used to be taken for argmax.
     from circnn import blob as B
-    from circnn import export, simulate
+    from circnn import simulate
+    from circnn.export import exporter as export   # the module whose lower() export() calls
     rng = np.random.default_rng(5)
     model = circnn.Model([L.Flatten(), L.Dense(16, 4, seed=rng), L.ReLU()], input_shape=(4, 4, 1))
     x = rng.uniform(0, 1, (3, 4, 4, 1))

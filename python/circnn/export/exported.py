@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ..format import blob as B
+from ..format.arena import arena_bytes
 from ..nn import circulant
 from ..sim import q15 as fixed
 
@@ -105,7 +106,6 @@ class ExportedModel:
         Its float64 simulation is the float reference of this model."""
         if self.dtype == "f32":
             return self
-        from .exporter import arena_bytes
         ops, frac = [], self.input_frac
         for op in self.ops:
             f = B.Op(op.type, op.in_shape, op.out_shape, relu=op.relu, same=op.same, kernel=op.kernel,

@@ -1,0 +1,38 @@
+"""The arena the runtime needs for a list of ops: the rule of circnn/model.h
+(up to two buffers of the largest intermediate tensor, then the largest
+scratch any layer needs, each rounded up to 16 bytes), with the layers'
+scratch sizes from the C library."""
+import numpy as np
+
+from .._native import ffi, lib
+from ..nn.window import window_geometry
+from . import blob as B
+
+
+def _scratch_bytes(op, dtype):
+    if op.type == B.BC_DENSE:
+        fn = lib.circnn_bc_dense_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_dense_q15_scratch_bytes
+        return fn(op.in_shape[2], op.out_shape[2], op.block_size)
+    if op.type == B.BC_CONV2D:
+        g = ffi.new("circnn_window_t *", _window(op))
+        fn = lib.circnn_bc_conv2d_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_conv2d_q15_scratch_bytes
+        return fn(g, op.block_size)
+    return 0
+
+
+def _window(op):
+    g = window_geometry(op.in_shape[0], op.in_shape[1], op.kernel[0], op.kernel[1], op.stride,
+                        "same" if op.same else "valid")
+    return {"in_h": op.in_shape[0], "in_w": op.in_shape[1], "in_c": op.in_shape[2], "out_h": g.out_h,
+            "out_w": g.out_w, "out_c": op.out_shape[2], "kernel_h": op.kernel[0], "kernel_w": op.kernel[1],
+            "stride": op.stride, "pad_top": g.pad_top, "pad_left": g.pad_left}
+
+
+def arena_bytes(ops, dtype):
+    """The arena the runtime needs (the rule of circnn/model.h)."""
+    es = 4 if dtype == "f32" else 2
+    a16 = lambda n: -(-n // 16) * 16   # noqa: E731
+    inter = [int(np.prod(op.out_shape)) * es for op in ops[:-1]]
+    buffers = min(len(ops) - 1, 2)
+    scratch = max(_scratch_bytes(op, dtype) for op in ops)
+    return buffers * a16(max(inter, default=0)) + a16(scratch)
