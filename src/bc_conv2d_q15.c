@@ -17,6 +17,7 @@
  *     circnn_requant_q15(a, F, bias[c]) without a scale; then the ReLU.
  */
 #include "circnn/bc_conv2d.h"
+#include "circnn/config.h"
 #include "circnn/fft.h"
 #include "circnn/q15.h"
 #include "bc_conv2d_common.h"
@@ -206,23 +207,23 @@ typedef struct {
         PASS(0, __VA_ARGS__ "smlalbb", "smlaltt");                                                                 \
     } while (0)
 
+/* The block sizes this build transforms (circnn/config.h): the passes of
+ * the others would never run (circnn_bc_conv2d_check refuses them). */
+#define HAS_K(K) ((CIRCNN_FFT_SIZES & (K)) != 0)
+
 /* k = 4, 8 or 16 (the offsets are immediates); per: blocks an entry. */
 static int list_mac_native(const block_pair_t *list, uint32_t k, uint32_t per)
 {
     if (per == 2) {
-        switch (k) {
-        case 16: PASSES(16, PASS2, 16,); return 1;
-        case 8: PASSES(8, PASS2, 8,); return 1;
-        case 4: PASSES(4, PASS2, 4,); return 1;
-        default: return 0;
-        }
+        if (HAS_K(16) && k == 16) { PASSES(16, PASS2, 16,); return 1; }
+        if (HAS_K(8) && k == 8) { PASSES(8, PASS2, 8,); return 1; }
+        if (HAS_K(4) && k == 4) { PASSES(4, PASS2, 4,); return 1; }
+        return 0;
     }
-    switch (k) {
-    case 16: PASSES(16, PASS1,); return 1;
-    case 8: PASSES(8, PASS1,); return 1;
-    case 4: PASSES(4, PASS1,); return 1;
-    default: return 0;
-    }
+    if (HAS_K(16) && k == 16) { PASSES(16, PASS1,); return 1; }
+    if (HAS_K(8) && k == 8) { PASSES(8, PASS1,); return 1; }
+    if (HAS_K(4) && k == 4) { PASSES(4, PASS1,); return 1; }
+    return 0;
 }
 #endif
 

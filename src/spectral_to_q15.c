@@ -3,6 +3,7 @@
  * spectral sums to int16 with one shared exponent (contract:
  * bc_dense_common.h).  python/circnn/sim/q15.py is the bit-exact twin.
  */
+#include "circnn/config.h"
 #include "bc_dense_common.h"
 #include "dsp_q15.h"
 #include "fixed_point.h"
@@ -129,10 +130,15 @@ static int32_t to_q15_8(const int64_t *acc, int16_t *out)
 }
 #endif
 
+/* The block sizes compiled in (circnn/config.h), as in fft_q15.c: with 8
+ * alone only the written-out k = 8 code is linked, without 8 not that. */
+#define FFT_8 ((CIRCNN_FFT_SIZES & UINT32_C(8)) != 0)
+#define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
+
 int32_t circnn_spectral_to_q15(const int64_t *acc, int16_t *out, uint32_t k)
 {
 #if CIRCNN_DSP
-    if (k == 8) return to_q15_8(acc, out);
+    if (FFT_8 && (k == 8 || !FFT_GENERAL)) return to_q15_8(acc, out);   /* k = 8: circnn_fft_check refused the rest */
 #endif
     return to_q15(acc, out, k);
 }
