@@ -99,10 +99,21 @@ static void full_range(uint32_t out, uint32_t stride, uint32_t pad, uint32_t in,
     *hi = first == out ? 0 : last;
 }
 
+/* sat16(r), then the ReLU when relu_mask is all ones (0: none), chosen at
+ * run time without a branch (a negative value's bits cleared). */
+static inline int16_t saturate_relu(int32_t r, uint32_t relu_mask)
+{
+    const uint32_t v = (uint32_t)circnn_requant_saturate(r, 0);
+    const uint32_t negative = (uint32_t)0 - (v >> 31);
+    return (int16_t)circnn_wrap32(v & ~(negative & relu_mask));
+}
+
 /* An edge pixel: the taps inside the input (none: the output stage of the
- * empty sum) gathered once as offsets, then every channel. */
-CIRCNN_ALWAYS_INLINE void edge3x3_q15(const circnn_depthwise_conv2d_q15_t *layer, const int16_t *x, int16_t *yp,
-                                      uint32_t oy, uint32_t ox, int32_t s, int high, int relu)
+ * empty sum) gathered once as offsets, then every channel.  Few pixels: one
+ * copy for every mode (the shift's range and the ReLU at run time), not
+ * one inlined in each of depthwise3x3_q15's four. */
+static void edge3x3_q15(const circnn_depthwise_conv2d_q15_t *layer, const int16_t *x, int16_t *yp, uint32_t oy,
+                        uint32_t ox, int32_t s, int high, uint32_t relu_mask)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t c = g->in_c, stride = g->stride;
@@ -115,10 +126,12 @@ CIRCNN_ALWAYS_INLINE void edge3x3_q15(const circnn_depthwise_conv2d_q15_t *layer
             xoff[taps] = ((size_t)(oy * stride + a - g->pad_top) * g->in_w + (ox * stride + b - g->pad_left)) * c;
             woff[taps] = (size_t)(a * 3u + b) * c;
         }
-    for (uint32_t ch = 0; ch < c; ch++) {
-        int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[ch] : 0, s);
-        for (uint32_t t = 0; t < taps; t++) acc += x[xoff[t] + ch] * layer->weight[woff[t] + ch];
-        yp[ch] = circnn_requant_saturate(circnn_requant_shifted(acc, s, high), relu);
+    const int16_t *w = layer->weight;
+    const int32_t *bias = layer->bias;
+    for (uint32_t ch = 0; ch < c; ch++, x++, w++) {
+        int64_t acc = circnn_requant_offset(bias ? bias[ch] : 0, s);
+        for (uint32_t t = 0; t < taps; t++) acc += x[xoff[t]] * w[woff[t]];
+        yp[ch] = saturate_relu(high ? circnn_requant_shifted(acc, s, 1) : circnn_requant_shifted(acc, s, 0), relu_mask);
     }
 }
 
@@ -162,7 +175,7 @@ CIRCNN_ALWAYS_INLINE void depthwise3x3_q15(const circnn_depthwise_conv2d_q15_t *
         for (uint32_t ox = 0; ox < out_w; ox++) {
             if (inside && ox >= x0 && ox < x1) ox = x1;   /* past the interior */
             if (ox >= out_w) break;
-            edge3x3_q15(layer, x, y + ((size_t)oy * out_w + ox) * c, oy, ox, s, high, relu);
+            edge3x3_q15(layer, x, y + ((size_t)oy * out_w + ox) * c, oy, ox, s, high, relu ? UINT32_MAX : 0u);
         }
     }
 }
