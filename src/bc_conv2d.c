@@ -3,6 +3,7 @@
 #include "circnn/bc_conv2d.h"
 #include "circnn/fft.h"
 #include "bc_conv2d_common.h"
+#include "fixed_point.h"
 
 /* The f32 and q15 scratch bytes in 64 bits, exactly as the layouts of
  * bc_conv2d_common.h add them up (every part below 2^48 for any 16-bit
@@ -41,7 +42,7 @@ static int in_range(uint32_t v, uint32_t lo, uint32_t hi)
     return v >= lo && v <= hi;
 }
 
-circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_size)
+CIRCNN_COLD circnn_status_t circnn_bc_conv2d_check(const circnn_window_t *g, uint32_t block_size)
 {
     if (!g) return CIRCNN_ERR_NULL;
     if (!in_range(g->in_h, 1u, CIRCNN_MAX_DIM) || !in_range(g->in_w, 1u, CIRCNN_MAX_DIM) ||

@@ -19,6 +19,15 @@
 #define CIRCNN_ALWAYS_INLINE static inline
 #endif
 
+/* Code that runs once per model, not per inference (validation, sizes):
+ * compiled for size (GCC's cold functions are optimised for size, and so
+ * is what they inline), kept out of the hot paths. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CIRCNN_COLD __attribute__((cold))
+#else
+#define CIRCNN_COLD
+#endif
+
 static inline int16_t circnn_sat16(int32_t v)
 {
     if (v > INT16_MAX) return INT16_MAX;

@@ -5,6 +5,7 @@
 #include "circnn/bc_dense.h"
 #include "circnn/layers.h"
 #include "circnn/model.h"
+#include "fixed_point.h"
 #include "model_format.h"
 
 /* Elements of an (h, w, c) shape of 16-bit sizes: below 2^48, exact in 64
@@ -156,7 +157,7 @@ static int little_endian(void)
     return *(const uint8_t *)&probe == 1;
 }
 
-circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,
+CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void *blob, size_t blob_bytes,
                                   const void *arena, size_t arena_bytes)
 {
     const uint8_t *b = (const uint8_t *)blob;

@@ -1,5 +1,6 @@
 /* Output size and padding of window layers (contract: circnn/window.h). */
 #include "circnn/window.h"
+#include "fixed_point.h"
 
 static circnn_status_t one_axis(uint32_t in, uint32_t kernel, uint32_t stride, uint32_t padding,
                                 uint16_t *out, uint8_t *pad_before)
@@ -19,7 +20,7 @@ static circnn_status_t one_axis(uint32_t in, uint32_t kernel, uint32_t stride, u
     return CIRCNN_OK;
 }
 
-circnn_status_t circnn_window_geometry(circnn_window_t *g, uint32_t padding)
+CIRCNN_COLD circnn_status_t circnn_window_geometry(circnn_window_t *g, uint32_t padding)
 {
     /* Kernel and stride are uint8_t: CIRCNN_MAX_KERNEL and _STRIDE (255) hold by type. */
     if (g->in_h == 0 || g->in_w == 0 || g->in_c == 0 || g->in_h > CIRCNN_MAX_DIM ||
