@@ -51,7 +51,7 @@ static inline int16_t round_sum8(uint32_t v, uint32_t rnd, int32_t k)
 /* The split coefficients of bin 1 of 8 (t = 128): fft.h's B. */
 static inline void split8_coefficients(int32_t *br, int32_t *bi)
 {
-    const int32_t c = CIRCNN_TWIDDLE_EIGHTH_Q15, s = CIRCNN_TWIDDLE_EIGHTH_Q15;   /* circnn_twiddle_q15(128) */
+    const int32_t c = CIRCNN_TWIDDLE_EIGHTH_Q15, s = CIRCNN_TWIDDLE_EIGHTH_Q15;   /* circnn_twiddle_q15(C / 8) */
     *br = ((32767 + s) >> 1) + 1, *bi = c >> 1;
 }
 
@@ -242,7 +242,7 @@ CIRCNN_ALWAYS_INLINE uint32_t butterfly4(int16_t *z, uint32_t q4, const int32_t 
 
 CIRCNN_ALWAYS_INLINE uint32_t radix4_body(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
 {
-    uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len, acc = 0;
+    uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_Q15_CIRCLE / len, acc = 0;
     for (uint32_t g = 0; g < m; g += len) acc |= butterfly4(z + 2 * g, q4, NULL, s, inverse);
     for (uint32_t j = 1; j < q4; j++) {
         int32_t w[6];
@@ -319,7 +319,7 @@ static int32_t complex_fft(int16_t *z, uint32_t m, int inverse, uint32_t *acc)
     return exponent;
 }
 
-/* Split coefficients of bin k (t = k 1024 / n): B = (((32767 + s) >> 1) + 1, c >> 1)
+/* Split coefficients of bin k (t = k C / n, twiddle.h): B = (((32767 + s) >> 1) + 1, c >> 1)
  * and A = (32768, 0) - B, so that A + B = 1 exactly. */
 static inline void split_coefficients(uint32_t t, int32_t *br, int32_t *bi)
 {
@@ -348,7 +348,7 @@ static inline int16_t round_sum(uint32_t v, uint32_t rnd, int32_t k)
 static int32_t split_forward(int16_t *z, uint32_t m, uint32_t n, uint32_t acc)
 {
     int32_t s = circnn_fft_q15_split_shift(acc), h = s == 2, k = 15 + s - h;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, rnd = (uint32_t)1 << (k - 1);
+    uint32_t step = CIRCNN_TWIDDLE_Q15_CIRCLE / n, rnd = (uint32_t)1 << (k - 1);
     int32_t x0 = z[0], x1 = z[1];
     z[0] = (int16_t)((x0 + x1) >> s), z[1] = (int16_t)((x0 - x1) >> s);
     if (m >= 2) z[m] = (int16_t)(z[m] >> s), z[m + 1] = (int16_t)((-z[m + 1]) >> s);
@@ -376,7 +376,7 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
 {
     int32_t s = circnn_fft_q15_split_shift(*acc), h = s == 2, k = 15 + s - h;
     int32_t scale = (int32_t)1 << s0;
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, rnd = (uint32_t)1 << (k - 1), a = 0;
+    uint32_t step = CIRCNN_TWIDDLE_Q15_CIRCLE / n, rnd = (uint32_t)1 << (k - 1), a = 0;
     int32_t x0 = in[0] * scale, x1 = in[1] * scale;
     out[0] = (int16_t)((x0 + x1) >> (s + 1)), out[1] = (int16_t)((x0 - x1) >> (s + 1));
     a |= sq(out[0], out[1]);

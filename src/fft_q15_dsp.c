@@ -14,8 +14,11 @@
  * the exact emulations of dsp_q15.h, and the host tests compare them with
  * the reference (test_dsp_c), the cores run the assembly against the
  * simulator (test_fft_firmware.py).  Compiled on every target: with the
- * extension circnn_rfft_q15 and circnn_irfft_q15 call these.
+ * extension circnn_rfft_q15 and circnn_irfft_q15 call these.  The twiddle
+ * table is that of the largest size in CIRCNN_FFT_SIZES (twiddle.h), so this
+ * file is compiled per configuration.
  */
+#include "circnn/config.h"
 #include "circnn/fft.h"
 #include "dsp_q15.h"
 #include "fft_q15_common.h"
@@ -60,7 +63,7 @@ CIRCNN_ALWAYS_INLINE uint32_t pack(int32_t re, int32_t im, int32_t k)
  * u (-i W1), ...); inverse: the same from V = conj W with i and -i
  * exchanged, so that one kernel rotates both ways.  With a word W = (c, s):
  * -i W = (-s, c) = SASX(0, W), -W = SSUB16(0, W), i W = (s, -c) = SSAX(0, W),
- * conj W = (c, -s) = SSAX(0, ror W).  For j <= L/8 (t = j 1024 / L <= 128)
+ * conj W = (c, -s) = SSAX(0, ror W).  For j <= L/8 (t = j C / L <= C/8)
  * the words of L/4 - j come from the same table reads: W^j' = ror W1,
  * W^2j' = (-c2, s2) = SASX(0, ror W2), W^3j' = (-s3, -c3) = -ror W3.
  */
@@ -89,7 +92,7 @@ CIRCNN_ALWAYS_INLINE void stage_words(uint32_t w1, uint32_t w2, uint32_t w3, int
     }
 }
 
-/* The words of j (t = j 1024 / L <= 128) at w and of L/4 - j at w2 (unless
+/* The words of j (t = j C / L <= C/8) at w and of L/4 - j at w2 (unless
  * NULL).  Not inlined: in the stage loop GCC spills a pointer per index. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
@@ -98,8 +101,8 @@ static void pair_words(uint32_t t, int inverse, int three, uint32_t *w, uint32_t
 {
     uint32_t t3 = 3u * t;
     uint32_t w1 = circnn_twiddle_pairs_q15[t], w2_ = circnn_twiddle_word_q15(2u * t);
-    uint32_t w3 = t3 <= CIRCNN_TWIDDLE_QUARTER ? circnn_twiddle_word_q15(t3)
-                                                : circnn_sasx(0, circnn_twiddle_pairs_q15[t3 - CIRCNN_TWIDDLE_QUARTER]);
+    uint32_t w3 = t3 <= CIRCNN_TWIDDLE_Q15_QUARTER ? circnn_twiddle_word_q15(t3)
+                                                    : circnn_sasx(0, circnn_twiddle_pairs_q15[t3 - CIRCNN_TWIDDLE_Q15_QUARTER]);
     uint32_t v1 = ror16(w1), v2 = circnn_sasx(0, ror16(w2_)), v3 = circnn_ssub16(0, ror16(w3));
     if (three) {
         stage_words(w1, w2_, w3, inverse, 1, w);
@@ -375,7 +378,7 @@ static uint32_t twiddled(int16_t *z, uint32_t m, uint32_t len, uint32_t j0, uint
 /* One radix-4 stage in place; returns the OR of the outputs' |y|^2. */
 static uint32_t radix4_stage(int16_t *z, uint32_t m, uint32_t len, int32_t s, int inverse)
 {
-    uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_CIRCLE / len, acc = trivial(z, m, len, s, inverse);
+    uint32_t q4 = len / 4, step = CIRCNN_TWIDDLE_Q15_CIRCLE / len, acc = trivial(z, m, len, s, inverse);
     uint32_t wa[WORDS_PER_J * PAIRS_PER_CHUNK], wb[WORDS_PER_J * PAIRS_PER_CHUNK];
     /* j in [j0, j0 + nc) and their partners q4 - j, both runs ascending;
      * j = q4 / 2 is its own partner */
@@ -503,7 +506,7 @@ static void normalise(const int16_t *in, int16_t *out, uint32_t m, int32_t s0)
     for (; i < m; i++) ST(out, i, shift_pair(LD(in, i), s0, mask));
 }
 
-/* Split coefficient words of bin k from ts = (sin, cos) of t = k 1024 / n:
+/* Split coefficient words of bin k from ts = (sin, cos) of t = k C / n:
  * B = (((32767 + s) >> 1) + 1, c >> 1) = UHADD16((32769, 0), ts),
  * A = (32768, 0) - B, and -B. */
 static inline void split_words(uint32_t ts, uint32_t *a, uint32_t *b, uint32_t *nb)
@@ -520,7 +523,7 @@ CIRCNN_ALWAYS_INLINE void split_fwd_bins(int16_t *z, uint32_t m, uint32_t b0, ui
     for (uint32_t b = b0; b < b1; b++) {
         uint32_t t = b * step;
         uint32_t wa, wb, nb, zk = LD(z, b), zm = LD(z, m - b);
-        split_words(high ? circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_QUARTER - t] : ror16(circnn_twiddle_pairs_q15[t]),
+        split_words(high ? circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_Q15_QUARTER - t] : ror16(circnn_twiddle_pairs_q15[t]),
                     &wa, &wb, &nb);
         if (h) zk = circnn_shadd16(zk, 0), zm = circnn_shadd16(zm, 0);
         int32_t r0 = circnn_smlad(zm, wb, circnn_smlsd(zk, wa, rnd));
@@ -531,10 +534,10 @@ CIRCNN_ALWAYS_INLINE void split_fwd_bins(int16_t *z, uint32_t m, uint32_t b0, ui
     }
 }
 
-/* Bins 0 < b < m/2; t = b 1024 / n <= 128 up to b = m/4. */
+/* Bins 0 < b < m/2; t = b C / n <= C/8 up to b = m/4. */
 CIRCNN_ALWAYS_INLINE int32_t split_fwd_body(int16_t *z, uint32_t m, uint32_t n, int32_t s)
 {
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;
+    uint32_t step = CIRCNN_TWIDDLE_Q15_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;
     split_fwd_bins(z, m, 1, mid, step, s, 0);
     split_fwd_bins(z, m, mid, m / 2, step, s, 1);
     return s;
@@ -561,7 +564,7 @@ CIRCNN_ALWAYS_INLINE uint32_t split_inv_bins(const int16_t *in, int16_t *out, ui
     for (uint32_t b = b0; b < b1; b++) {
         uint32_t t = b * step, wa, wb, nb;
         uint32_t zk = shift_pair(LD(in, b), s0, mask), zm = shift_pair(LD(in, m - b), s0, mask);
-        split_words(high ? circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_QUARTER - t] : ror16(circnn_twiddle_pairs_q15[t]),
+        split_words(high ? circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_Q15_QUARTER - t] : ror16(circnn_twiddle_pairs_q15[t]),
                     &wa, &wb, &nb);
         if (h) zk = circnn_shadd16(zk, 0), zm = circnn_shadd16(zm, 0);
         int32_t r0 = circnn_smlsd(zm, wb, circnn_smlad(zk, wa, rnd));
@@ -578,7 +581,7 @@ CIRCNN_ALWAYS_INLINE uint32_t split_inv_bins(const int16_t *in, int16_t *out, ui
 CIRCNN_ALWAYS_INLINE uint32_t split_inv_body(const int16_t *in, int16_t *out, uint32_t m, uint32_t n, int32_t s,
                                           int32_t s0)
 {
-    uint32_t step = CIRCNN_TWIDDLE_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;
+    uint32_t step = CIRCNN_TWIDDLE_Q15_CIRCLE / n, mid = m / 4 + 1 < m / 2 ? m / 4 + 1 : m / 2;
     return split_inv_bins(in, out, m, 1, mid, step, s, s0, 0) | split_inv_bins(in, out, m, mid, m / 2, step, s, s0, 1);
 }
 

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     CHECK(strcmp(circnn_status_string(CIRCNN_ERR_DISABLED), "CIRCNN_ERR_DISABLED") == 0, "status string");
     /* the 8-point transforms' constant twiddle is the table's */
     int32_t c8, s8;
-    circnn_twiddle_q15(CIRCNN_TWIDDLE_CIRCLE / 8u, &c8, &s8);
+    circnn_twiddle_q15(CIRCNN_TWIDDLE_Q15_CIRCLE / 8u, &c8, &s8);
     CHECK(c8 == CIRCNN_TWIDDLE_EIGHTH_Q15 && s8 == CIRCNN_TWIDDLE_EIGHTH_Q15, "twiddle of pi / 4: %d %d", c8, s8);
     /* the transform sizes: those compiled in, the others refused, non-sizes as ever */
     for (uint32_t n = 2; n <= 1024; n *= 2)

@@ -33,8 +33,15 @@ def test_q15_twiddle_table_is_the_c_table_within_radius():
     import re
     text = (pathlib.Path(__file__).resolve().parents[1] / "src" / "twiddle.c").read_text()
     block = text[text.index("circnn_twiddle_pairs_q15"):]
-    words = [int(v, 16) for v in re.findall(r"0x([0-9a-f]{8})u,", block[:block.index("};")])]
+    block = block[:block.index("};")]
+    # one table per circle C (the largest transform size compiled in): every (1024/C)-th word of C = 1024's
+    tables = {int(c): [int(v, 16) for v in re.findall(r"0x([0-9a-f]{8})u,", body)]
+              for c, body in re.findall(r"#(?:el)?if CIRCNN_TWIDDLE_Q15_CIRCLE == (\d+)u\n(.*?)(?=\n#)", block, re.S)}
+    assert sorted(tables) == [8, 16, 32, 64, 128, 256, 512, 1024]
+    words = tables[1024]
     assert len(words) == 129
+    for c, t in tables.items():
+        assert t == words[::1024 // c], c
     np.testing.assert_array_equal([w & 0xFFFF for w in words], fixed.COS_Q15[:129])        # cos of t
     np.testing.assert_array_equal([w >> 16 for w in words], fixed.COS_Q15[256:127:-1])     # sin of t
     c, s = fixed.twiddle_q15(np.arange(768))

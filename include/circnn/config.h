@@ -47,8 +47,12 @@
  *                          k.  With 8 alone (the demo's k), the q15
  *                          transforms keep only their straight-line n = 8
  *                          code: the general loops, their tables and the DSP
- *                          variant are not linked.  A firmware header lists
- *                          its model's sizes (NAME_BLOCK_SIZES).
+ *                          variant are not linked.  The q15 twiddle table
+ *                          covers the largest size alone (C/8 + 1 words for
+ *                          C points: 36 bytes for 64, 516 for 1024), and the
+ *                          DSP code of the block sizes left out is not
+ *                          compiled.  A firmware header lists its model's
+ *                          sizes (NAME_BLOCK_SIZES).
  *
  * Kernel variants (each is tested against the portable reference, bit for
  * bit; undefined by default):
