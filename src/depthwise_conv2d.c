@@ -141,7 +141,8 @@ static void edge3x3_q15(const circnn_depthwise_conv2d_q15_t *layer, const int16_
  * pixels (edge3x3_q15).
  * Every sum starts at C and is finished by one shift: the same bits as
  * circnn_requant_q15 (requant_q15.h's proof; 9 products per sum).  The mode
- * (the shift's range, the ReLU) is a constant where inlined. */
+ * (the shift's range, the ReLU) is a constant where inlined: the layer
+ * calls it with s < 32 alone. */
 CIRCNN_ALWAYS_INLINE void depthwise3x3_q15(const circnn_depthwise_conv2d_q15_t *layer, const int16_t *x,
                                            int16_t *y, int32_t s, int high, int relu)
 {
@@ -185,10 +186,14 @@ void circnn_depthwise_conv2d_q15(const circnn_depthwise_conv2d_q15_t *layer, con
     const circnn_window_t *g = &layer->g;
     const int32_t s = circnn_requant_shift(layer->weight_exp, 9u);
     if (g->kernel_h == 3u && g->kernel_w == 3u && s != 0) {
-        if (s >= 32)
-            layer->relu ? depthwise3x3_q15(layer, x, y, s, 1, 1) : depthwise3x3_q15(layer, x, y, s, 1, 0);
-        else
+        if (s >= 32) {   /* weights below 2^-17 (rare): every pixel the edges' way, no unrolled copy */
+            for (uint32_t oy = 0; oy < g->out_h; oy++)
+                for (uint32_t ox = 0; ox < g->out_w; ox++)
+                    edge3x3_q15(layer, x, y + ((size_t)oy * g->out_w + ox) * g->in_c, oy, ox, s, 1,
+                                layer->relu ? UINT32_MAX : 0u);
+        } else {
             layer->relu ? depthwise3x3_q15(layer, x, y, s, 0, 1) : depthwise3x3_q15(layer, x, y, s, 0, 0);
+        }
         return;
     }
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
