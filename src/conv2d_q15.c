@@ -138,10 +138,10 @@ CIRCNN_ALWAYS_INLINE void pixel_outputs(const uint32_t *xp, const uint32_t *rec,
 }
 
 #if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
-/* 3 x 3 on the cores: ARMv7E-M assembly, 16 instructions an output (14 when
- * s >= 32): the record's C and weights by LDRD, the shift's second operand
- * from its last word (32 - s, or s - 32), the pixel's five pairs and s in
- * registers.  The same operations as pixel_outputs. */
+/* 3 x 3 on the cores: ARMv7E-M assembly, 16 instructions an output (s <
+ * 32, circnn_conv2d_q15): the record's C and weights by LDRD, the shift's
+ * second operand (32 - s) from its last word, the pixel's five pairs and s
+ * in registers.  The same operations as pixel_outputs. */
 #define OUTPUTS5_ASM(SHIFT, SAT)                                                                                 \
     __asm__ volatile("1:\n\t"                                                                                     \
                      "ldrd    %[al], %[ah], [%[rec]], #32\n\t"                                                    \
@@ -161,31 +161,26 @@ CIRCNN_ALWAYS_INLINE void pixel_outputs(const uint32_t *xp, const uint32_t *rec,
                      : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [ye] "r"(ye),       \
                        [s] "r"(s)                                                                                   \
                      : "cc", "memory")
-#define SHIFT_HIGH "asr     %[al], %[ah], %[wb]\n\t"
 #define SHIFT_LOW "lsl     %[ah], %[ah], %[wb]\n\t" "lsr     %[al], %[al], %[s]\n\t" "orr     %[al], %[al], %[ah]\n\t"
 #define SAT_RELU "usat    %[al], #15, %[al]\n\t"
 #define SAT_PLAIN "ssat    %[al], #16, %[al]\n\t"
 
 CIRCNN_ALWAYS_INLINE void pixel_outputs5(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, int32_t s,
-                                         int high, int relu)
+                                         int relu)
 {
     const uint32_t x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3], x4 = xp[4];
     const int16_t *ye = y + cn;
     uint32_t al, ah, wa, wb;
-    if (high && relu)
-        OUTPUTS5_ASM(SHIFT_HIGH, SAT_RELU);
-    else if (high)
-        OUTPUTS5_ASM(SHIFT_HIGH, SAT_PLAIN);
-    else if (relu)
+    if (relu)
         OUTPUTS5_ASM(SHIFT_LOW, SAT_RELU);
     else
         OUTPUTS5_ASM(SHIFT_LOW, SAT_PLAIN);
 }
 #else
 CIRCNN_ALWAYS_INLINE void pixel_outputs5(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, int32_t s,
-                                         int high, int relu)
+                                         int relu)
 {
-    pixel_outputs(xp, rec, y, cn, 5, s, high, relu);
+    pixel_outputs(xp, rec, y, cn, 5, s, 0, relu);
 }
 #endif
 
@@ -196,19 +191,17 @@ CIRCNN_ALWAYS_INLINE void pixel_outputs5(const uint32_t *xp, const uint32_t *rec
 #else
 #define NOINLINE
 #endif
-#define PIXEL_OUTPUTS(name, high, relu)                                                                          \
+#define PIXEL_OUTPUTS(name, relu)                                                                                \
     static NOINLINE void name(const uint32_t *xp, const uint32_t *rec, int16_t *y, uint32_t cn, uint32_t np,      \
                               int32_t s)                                                                           \
     {                                                                                                              \
         if (np == 5)                                                                                               \
-            pixel_outputs5(xp, rec, y, cn, s, high, relu);                                                         \
+            pixel_outputs5(xp, rec, y, cn, s, relu);                                                               \
         else                                                                                                       \
-            pixel_outputs(xp, rec, y, cn, np, s, high, relu);                                                      \
+            pixel_outputs(xp, rec, y, cn, np, s, 0, relu);                                                         \
     }
-PIXEL_OUTPUTS(pixel_outputs_00, 0, 0)
-PIXEL_OUTPUTS(pixel_outputs_01, 0, 1)
-PIXEL_OUTPUTS(pixel_outputs_10, 1, 0)
-PIXEL_OUTPUTS(pixel_outputs_11, 1, 1)
+PIXEL_OUTPUTS(pixel_outputs_0, 0)
+PIXEL_OUTPUTS(pixel_outputs_1, 1)
 
 /* One input channel, output channels [c0, c0 + cn); np pairs of taps. */
 static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, uint32_t c0,
@@ -216,9 +209,8 @@ static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t out_c = g->out_c, taps = (uint32_t)g->kernel_h * g->kernel_w;
-    const int high = s >= 32, relu = layer->relu != 0;
     void (*outputs)(const uint32_t *, const uint32_t *, int16_t *, uint32_t, uint32_t, int32_t) =
-        high ? (relu ? pixel_outputs_11 : pixel_outputs_10) : (relu ? pixel_outputs_01 : pixel_outputs_00);
+        layer->relu ? pixel_outputs_1 : pixel_outputs_0;
     uint32_t rec[ONE_CHUNK * (ONE_MAX_PAIRS + 3)], xp[ONE_MAX_PAIRS];
     uint32_t *rj = rec;
     for (uint32_t j = 0; j < cn; j++, rj += np + 3) {
@@ -229,7 +221,7 @@ static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x
             const uint32_t t = 2 * r;
             rj[2 + r] = circnn_pair(w[(size_t)t * out_c], t + 1 < taps ? w[(size_t)(t + 1) * out_c] : 0);
         }
-        rj[2 + np] = (uint32_t)(high ? s - 32 : 32 - s);
+        rj[2 + np] = (uint32_t)(32 - s);   /* s < 32 (circnn_conv2d_q15) */
     }
     int16_t *yp = y + c0;
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
@@ -363,7 +355,9 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
     const circnn_window_t *g = &layer->g;
     const uint32_t taps = (uint32_t)g->kernel_h * g->kernel_w;
     const int32_t s = circnn_requant_shift(layer->weight_exp, (uint64_t)taps * g->in_c);
-    if (s != 0 && g->in_c == 1 && taps <= 2 * ONE_MAX_PAIRS) {
+    /* One input channel with s >= 32 (weights below 2^-17, rare) takes the
+     * reference: two more copies of the output loops would serve it. */
+    if (s != 0 && s < 32 && g->in_c == 1 && taps <= 2 * ONE_MAX_PAIRS) {
         one_channel(layer, x, y, s);
         return;
     }
