@@ -53,6 +53,9 @@ def test_demo_smoke_end_to_end(tmp_path):
     # benchmarks/accuracy.json ships with the package: the picture is drawn from a regular install too
     assert any(p.endswith("accuracy_vs_block_size.png") for p in s["pictures"]), s["skipped"]
     assert not any("matplotlib" in item for item in s["skipped"])
+    # benchmarks/peers.json ships too: the comparison with the dense CNN in int8 is printed
+    assert s["peer"]["engine"] == "CMSIS-NN int8" and s["peer"]["targets"]["cortex-m4f"]["instructions"] > 0
+    assert "the same CNN dense in int8 through CMSIS-NN" in r.stdout
 
 
 def _peer_record(tmp_path):

@@ -42,7 +42,6 @@ WRITTEN = {
     "bench_cases.h": "benchmarks/bench_mcu.py",
     "peers_model.h": "benchmarks/bench_peers.py (the int8 network for benchmarks/peers/cmsis_runner.c)",
     "peers_vectors.h": "benchmarks/bench_peers.py (the CMSIS-NN runner's test vectors)",
-    "benchmarks/peers.json": "benchmarks/bench_peers.py --publish (what circnn demo quotes)",
     "peers.json": "benchmarks/bench_peers.py --publish (tests/test_demo.py writes a made-up one)",
     "counts.txt": "the QEMU plugin targets/qemu_plugin/insncount.c",
     "quick.json": "benchmarks/accuracy.py --quick",
