@@ -34,17 +34,21 @@ def conv(cin, cout, k):
     return BlockCirculantConv2d(cin, cout, 3, k, padding=1)
 
 
-def network(channels=(32, 64, 128, 128), blocks=(None, 8, 16, 32), pools=2, classes=10):
+def network(channels=(32, 64, 128, 128), blocks=(None, 8, 16, 32), pools=2, classes=10, dropout=0.0):
     """conv-BN-ReLU for each of `channels` (k from `blocks`, None = dense), a
-    2x2 max pool after the first `pools` of them, global average pooling and
-    a dense classifier."""
+    2x2 max pool after the first `pools` of them (or, when `pools` is a
+    sequence, after the convolutions it numbers from 1), global average
+    pooling, dropout when `dropout` > 0 (training only: nothing to export)
+    and a dense classifier."""
+    after = set(range(1, pools + 1)) if isinstance(pools, int) else set(pools)
     body, cin = [], 1
     for i, (cout, k) in enumerate(zip(channels, blocks)):
         body += [conv(cin, cout, k), nn.BatchNorm2d(cout), nn.ReLU()]
-        if i < pools:
+        if i + 1 in after:
             body.append(nn.MaxPool2d(2))
         cin = cout
-    return nn.Sequential(*body, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+    head = [nn.Dropout(dropout)] if dropout > 0 else []
+    return nn.Sequential(*body, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *head, nn.Linear(cin, classes))
 
 
 def stored_parameters(net):
@@ -58,8 +62,8 @@ def stored_parameters(net):
     return weights, biases
 
 
-def shift_flip(x, shift=2):
-    """Random shifts of up to `shift` pixels (zero fill) and left-right flips, NCHW batch."""
+def shift_flip(x, shift=2, flip=True):
+    """Random shifts of up to `shift` pixels (zero fill) and (when `flip`) left-right flips, NCHW batch."""
     n, _, h, w = x.shape
     padded = nn.functional.pad(x, (shift, shift, shift, shift))
     dy = torch.randint(0, 2 * shift + 1, (n,))
@@ -68,8 +72,9 @@ def shift_flip(x, shift=2):
     out = padded.gather(2, rows)
     cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(n, x.shape[1], h, w)
     out = out.gather(3, cols)
-    flip = torch.rand(n) < 0.5
-    out[flip] = out[flip].flip(3)
+    if flip:
+        flipped = torch.rand(n) < 0.5
+        out[flipped] = out[flipped].flip(3)
     return out
 
 
@@ -82,7 +87,8 @@ def evaluate(net, x, y, batch=1000):
     return correct / len(x)
 
 
-def train(net, x, y, x_test, y_test, epochs, batch_size, lr, weight_decay, seed, log, eval_every=1, history=None):
+def train(net, x, y, x_test, y_test, epochs, batch_size, lr, weight_decay, seed, log, eval_every=1, history=None,
+          label_smoothing=0.1, shift=2, flip=True):
     torch.manual_seed(seed)
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
     rest = [p for n, p in net.named_parameters() if p.ndim <= 1]
@@ -90,7 +96,7 @@ def train(net, x, y, x_test, y_test, epochs, batch_size, lr, weight_decay, seed,
                              {"params": rest, "weight_decay": 0.0}], lr=lr)
     steps = epochs * (len(x) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     g = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
         net.train()
@@ -98,7 +104,7 @@ def train(net, x, y, x_test, y_test, epochs, batch_size, lr, weight_decay, seed,
         order = torch.randperm(len(x), generator=g)
         for i in range(0, len(x) - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
-            xb = shift_flip(x[idx])
+            xb = shift_flip(x[idx], shift, flip)
             loss = loss_fn(net(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -140,7 +146,12 @@ def main():
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--channels", default="32,64,128,128")
     p.add_argument("--blocks", default="dense,4,16,32", help="k per convolution, dense for a dense one")
-    p.add_argument("--pools", type=int, default=2)
+    p.add_argument("--pools", default="2", help="2x2 max pools after the first N convolutions, or after the "
+                   "convolutions a comma list numbers from 1 (e.g. 2,3: the first pool after the second conv)")
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout before the classifier (0: none)")
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--shift", type=int, default=2, help="random shifts of up to N pixels (0: none)")
+    p.add_argument("--no-flip", action="store_true", help="no random left-right flips")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=1, help="test accuracy every N epochs")
     p.add_argument("--limit", type=int, default=None, help="first N training and test images")
@@ -157,7 +168,8 @@ def main():
     channels = tuple(int(c) for c in args.channels.split(","))
     blocks = tuple(None if b == "dense" else int(b) for b in args.blocks.split(","))
     torch.manual_seed(args.seed)
-    net = network(channels, blocks, args.pools)
+    pools = tuple(int(i) for i in args.pools.split(",")) if "," in args.pools else int(args.pools)
+    net = network(channels, blocks, pools, dropout=args.dropout)
     weights, biases = stored_parameters(net)
     log(f"{net}\nstored parameters: {weights} weights + {biases} biases = {weights + biases} "
         f"({2 * (weights + biases)} bytes in q15)")
@@ -172,7 +184,8 @@ def main():
         torch_acc = evaluate(net, vx, vy)
     else:
         torch_acc = train(net, tx, ty, vx, vy, args.epochs, args.batch_size, args.lr, args.weight_decay,
-                          args.seed, log, args.eval_every, history)
+                          args.seed, log, args.eval_every, history,
+                          args.label_smoothing, args.shift, not args.no_flip)
         os.makedirs(args.out, exist_ok=True)
         torch.save(net.state_dict(), os.path.join(args.out, "state_dict.pt"))
     seconds = time.perf_counter() - t0
@@ -189,7 +202,9 @@ def main():
         rows.append({"arch": f"torch bc_cnn {args.channels} pools={args.pools}", "blocks": args.blocks,
                      "seed": args.seed, "epochs": args.epochs, "limit": args.limit,
                      "recipe": f"circnn.torch adamw onecycle lr {args.lr:g} wd {args.weight_decay:g} "
-                               f"batch {args.batch_size} ls 0.1 shift2+flip",
+                               f"batch {args.batch_size} ls {args.label_smoothing:g} shift{args.shift}"
+                               + ("" if args.no_flip else "+flip")
+                               + (f" dropout {args.dropout:g}" if args.dropout else ""),
                      "float": float_acc, "q15": q15_acc, "params": model.parameter_count(),
                      "dense_params": model.dense_parameter_count(), "weights": mw,
                      "dense_weights": dense_weights, "circulant_compression": circ_dense / circ_weights,
