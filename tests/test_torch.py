@@ -310,3 +310,32 @@ def test_torch_model_runs_bit_exact_on_cortex_m4f(cortex_m_tools, tmp_path):
     assert result["status"] == "passed", result["console"]
     assert (result["passed"], result["failed"]) == (9, 0)
     assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
+
+
+@pytest.mark.dataset
+def test_example_network_pools_where_told_and_exports_its_dropout_as_nothing(images):
+    """examples/train_torch.py: --pools 1,3 puts the max pools after the first
+    and third convolutions, --dropout adds nn.Dropout before the classifier,
+    and from_torch exports the result (dropout is nothing at inference)."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "train_torch.py")
+    spec = importlib.util.spec_from_file_location("train_torch_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    net = example.network((8, 8, 8, 16), (None, 4, 8, 8), (1, 3), dropout=0.3)
+    kinds = [type(m).__name__ for m in net]
+    assert [i for i, kind in enumerate(kinds) if kind == "MaxPool2d"] == [3, 10]
+    assert kinds[-2:] == ["Dropout", "Linear"]
+    assert "MaxPool2d" not in kinds[4:10]
+    default = example.network((8, 8, 16), (None, 4, 8), 2)
+    assert [type(m).__name__ for m in default].count("MaxPool2d") == 2 and not any(
+        isinstance(m, nn.Dropout) for m in default)
+    x, _ = images
+    net = settle_batchnorm(net, nchw(x))
+    model = circnn.from_torch(net, (1, 28, 28))
+    with torch.no_grad():
+        expect = net(nchw(x)).numpy()
+    np.testing.assert_allclose(model.forward(x), expect, rtol=0, atol=2e-6 * np.abs(expect).max())
+    weights, _ = example.stored_parameters(net)
+    assert weights == circnn.presets.weight_count(model)
