@@ -10,6 +10,7 @@ import circnn
 from circnn import circulant, presets, train
 from circnn import layers as L
 from circnn import train_layers as T
+from conftest import snr_db
 
 F64 = np.float64
 
@@ -457,15 +458,43 @@ def test_presets_match_the_reference_networks():
     assert gap.shapes[4] == (7, 7, 32) and [layer.block_size for layer in gap.layers
                                              if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
     assert isinstance(gap.layers[-3], L.GlobalAvgPool2d) and gap.layers[-1].in_features == 128
+    sq = presets.squeeze_cnn()      # conv 1-16, pool, bc 16-32, pool, bc 32-64, bc 64-32, 1x1 32-4, FC 196-10
+    assert sq.output_shape == (10,) and sq.shapes[4] == (14, 14, 16) and sq.layers[-1].in_features == 7 * 7 * 4
+    assert [(type(layer), layer.out_channels, getattr(layer, "block_size", None)) for layer in sq.layers
+            if isinstance(layer, L.Conv2d)] == [(L.Conv2d, 16, None), (L.BlockCirculantConv2d, 32, 8),
+                                                (L.BlockCirculantConv2d, 64, 8), (L.BlockCirculantConv2d, 32, 8),
+                                                (L.Conv2d, 4, None)]
+    assert presets.weight_count(sq) == 144 + 9 * 16 * 32 // 8 + 9 * 32 * 64 // 8 + 9 * 64 * 32 // 8 + 32 * 4 + 196 * 10
+    assert presets.weight_count(presets.squeeze_cnn(channels=(16, 32, 64, 64))) == 9848
+    assert presets.weight_count(presets.squeeze_cnn(channels=(16, 32, 64), squeeze=8)) == 7456
+    assert sum(isinstance(layer, L.BatchNorm) for layer in sq.layers) == 5
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):
         presets.build("resnet")
     with pytest.raises(ValueError):
         presets.cnn((4, 8, 16))
+    with pytest.raises(ValueError):
+        presets.squeeze_cnn((4, 8))
     from circnn.cli import _block_size
     assert [_block_size(t) for t in ("dense", "16", "8,16,32", "dense,4")] == [None, 16, (8, 16, 32), (None, 4)]
 
+
+
+def test_squeeze_cnn_preset_exports_and_runs_bit_exact(rng):
+    """presets.squeeze_cnn: BatchNorm folded, ReLU fused, the 1x1 squeeze a
+    dense conv2d; q15 simulator == C engine, f32 close to float64."""
+    model = presets.squeeze_cnn(seed=1)
+    x = rng.uniform(0, 1, (24, 28, 28, 1))
+    q = model.quantize(x[:16])
+    assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
+        "conv2d+relu", "maxpool2d", "bc_conv2d+relu", "maxpool2d", "bc_conv2d+relu", "bc_conv2d+relu",
+        "conv2d+relu", "flatten", "dense"]
+    xq = q.quantize_input(x)
+    assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+    ref = model.forward(x)
+    assert snr_db(ref, q.simulate(x)) >= 30.0
+    np.testing.assert_allclose(circnn.Engine(model.to_f32()).run(x), ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 # ---------------------------------------------------------------------------
 # Repeatability and checkpoints
