@@ -65,9 +65,9 @@ MODELS = {
     "cnn-dense": lambda seed: presets.cnn(block_size=None, seed=seed),
     "ds-cnn": lambda seed: presets.ds_cnn(seed=seed),                 # depthwise-separable, k = 16 pointwise
     "ds-cnn-dense": lambda seed: presets.ds_cnn(block_size=None, seed=seed),
-    "sq-cnn": lambda seed: presets.squeeze_cnn(8, seed=seed),                 # 3136-10 head squeezed, conv 64-32 on 7x7
-    "sq-cnn-deep": lambda seed: presets.squeeze_cnn(8, seed=seed, channels=(16, 32, 64, 64)),   # 8-bit spectra
-    "sq-cnn-3": lambda seed: presets.squeeze_cnn(8, seed=seed, channels=(16, 32, 64), squeeze=8),
+    "cnn-pool": lambda seed: presets.compact_cnn(8, seed=seed),      # conv 64-32 on 7x7, pool, FC 288-10
+    "cnn-sq4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64, 64), head=4),
+    "cnn-sq8": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=8),
 }
 
 # The published figures (--publish): the demo quotes them, the package ships them.

@@ -458,16 +458,17 @@ def test_presets_match_the_reference_networks():
     assert gap.shapes[4] == (7, 7, 32) and [layer.block_size for layer in gap.layers
                                              if isinstance(layer, L.BlockCirculantConv2d)] == [8, 16, 32]
     assert isinstance(gap.layers[-3], L.GlobalAvgPool2d) and gap.layers[-1].in_features == 128
-    sq = presets.squeeze_cnn()      # conv 1-16, pool, bc 16-32, pool, bc 32-64, bc 64-32, 1x1 32-4, FC 196-10
-    assert sq.output_shape == (10,) and sq.shapes[4] == (14, 14, 16) and sq.layers[-1].in_features == 7 * 7 * 4
-    assert [(type(layer), layer.out_channels, getattr(layer, "block_size", None)) for layer in sq.layers
+    cp = presets.compact_cnn()    # conv 1-16, pool, bc 16-32, pool, bc 32-64, bc 64-32, pool, FC 288-10
+    assert cp.output_shape == (10,) and cp.shapes[4] == (14, 14, 16) and cp.layers[-1].in_features == 3 * 3 * 32
+    assert [(type(layer), layer.out_channels, getattr(layer, "block_size", None)) for layer in cp.layers
             if isinstance(layer, L.Conv2d)] == [(L.Conv2d, 16, None), (L.BlockCirculantConv2d, 32, 8),
-                                                (L.BlockCirculantConv2d, 64, 8), (L.BlockCirculantConv2d, 32, 8),
-                                                (L.Conv2d, 4, None)]
-    assert presets.weight_count(sq) == 144 + 9 * 16 * 32 // 8 + 9 * 32 * 64 // 8 + 9 * 64 * 32 // 8 + 32 * 4 + 196 * 10
-    assert presets.weight_count(presets.squeeze_cnn(channels=(16, 32, 64, 64))) == 9848
-    assert presets.weight_count(presets.squeeze_cnn(channels=(16, 32, 64), squeeze=8)) == 7456
-    assert sum(isinstance(layer, L.BatchNorm) for layer in sq.layers) == 5
+                                                (L.BlockCirculantConv2d, 64, 8), (L.BlockCirculantConv2d, 32, 8)]
+    assert presets.weight_count(cp) == 144 + 9 * 16 * 32 // 8 + 9 * 32 * 64 // 8 + 9 * 64 * 32 // 8 + 288 * 10
+    assert sum(isinstance(layer, L.BatchNorm) for layer in cp.layers) == 4
+    sq = presets.compact_cnn(channels=(16, 32, 64, 64), head=4)     # ... bc 64-64, 1x1 64-4, FC 196-10
+    assert isinstance(sq.layers[-5], L.Conv2d) and sq.layers[-5].kernel_h == 1 and sq.layers[-1].in_features == 196
+    assert presets.weight_count(sq) == 144 + 576 + 2304 + 4608 + 64 * 4 + 196 * 10
+    assert presets.weight_count(presets.compact_cnn(channels=(16, 32, 64), head=8)) == 144 + 576 + 2304 + 512 + 3920
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):
@@ -475,21 +476,22 @@ def test_presets_match_the_reference_networks():
     with pytest.raises(ValueError):
         presets.cnn((4, 8, 16))
     with pytest.raises(ValueError):
-        presets.squeeze_cnn((4, 8))
+        presets.compact_cnn((4, 8))
     from circnn.cli import _block_size
     assert [_block_size(t) for t in ("dense", "16", "8,16,32", "dense,4")] == [None, 16, (8, 16, 32), (None, 4)]
 
 
 
-def test_squeeze_cnn_preset_exports_and_runs_bit_exact(rng):
-    """presets.squeeze_cnn: BatchNorm folded, ReLU fused, the 1x1 squeeze a
+@pytest.mark.parametrize("head", ["pool", 4])
+def test_compact_cnn_preset_exports_and_runs_bit_exact(rng, head):
+    """presets.compact_cnn: BatchNorm folded, ReLU fused, the 1x1 squeeze a
     dense conv2d; q15 simulator == C engine, f32 close to float64."""
-    model = presets.squeeze_cnn(seed=1)
+    model = presets.compact_cnn(seed=1, head=head)
     x = rng.uniform(0, 1, (24, 28, 28, 1))
     q = model.quantize(x[:16])
     assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
         "conv2d+relu", "maxpool2d", "bc_conv2d+relu", "maxpool2d", "bc_conv2d+relu", "bc_conv2d+relu",
-        "conv2d+relu", "flatten", "dense"]
+        "maxpool2d" if head == "pool" else "conv2d+relu", "flatten", "dense"]
     xq = q.quantize_input(x)
     assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
     ref = model.forward(x)

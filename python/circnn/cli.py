@@ -305,11 +305,11 @@ def build_parser():
     _add_firmware_parser(sub)
     _add_demo_parser(sub)
     s = sub.add_parser("train", help="train a preset network, quantize it, report float and q15 accuracy")
-    s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn", "ds_cnn", "squeeze_cnn"),
+    s.add_argument("--arch", required=True, choices=("mlp", "cnn", "wide_cnn", "ds_cnn", "compact_cnn"),
                    help="circnn.presets network")
     s.add_argument("--block-size", type=_block_size, default=argparse.SUPPRESS,
                    help="k (a power of two), 'dense', or one per layer: 8,16,32 (default: the preset's, "
-                        "dense for mlp and cnn, 8,16,32 for wide_cnn, 8 for squeeze_cnn)")
+                        "dense for mlp and cnn, 8,16,32 for wide_cnn, 8 for compact_cnn)")
     s.add_argument("--epochs", type=int, default=10, help="default 10")
     s.add_argument("--batch-size", type=int, default=128, help="default 128")
     s.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")

@@ -15,7 +15,7 @@ import numpy as np
 from . import layers as L
 from .model import Model
 
-__all__ = ["mlp", "cnn", "wide_cnn", "ds_cnn", "squeeze_cnn", "ARCHITECTURES", "build", "weight_count"]
+__all__ = ["mlp", "cnn", "wide_cnn", "ds_cnn", "compact_cnn", "ARCHITECTURES", "build", "weight_count"]
 
 
 def _blocks(block_size, count):
@@ -134,25 +134,27 @@ def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((
     return Model(body + [L.Flatten(), L.BlockCirculantDense(features, classes, head, seed=rng)], input_shape=input_shape)
 
 
-def squeeze_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, channels=(16, 32, 64, 32), squeeze=4):
-    """The demo CNN with its 3136-10 head squeezed, for a small flash: conv
-    1-channels[0] (dense: one input channel) on 28x28, 2x2 max pool, conv
-    to channels[1] (block-circulant, k = block_size) on 14x14, 2x2 max pool,
-    then a block-circulant conv per further entry of channels on 7x7; then a
-    dense 1x1 convolution to `squeeze` channels and the 7x7xsqueeze map
-    flattened into a dense classifier.  Every convolution 3x3 'same' (the
-    1x1 aside), followed by batch normalisation (folded at export) and ReLU.
+def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, channels=(16, 32, 64, 32), head="pool"):
+    """The demo CNN (`cnn`) reshaped for a small flash: conv 1-channels[0]
+    (dense: one input channel) on 28x28, 2x2 max pool, conv to channels[1]
+    (block-circulant, k = block_size) on 14x14, 2x2 max pool, then one
+    block-circulant conv per further entry of channels on 7x7, every conv
+    3x3 'same' with batch normalisation (folded at export) and ReLU; then
+    the head: "pool" a 2x2 max pool to 3x3 and FC (9 * channels[-1])-10, or
+    an int s, a dense 1x1 conv to s channels (BatchNorm, ReLU) and FC
+    (49 * s)-10.
 
     Why: in the demo CNN the dense 3136-10 head holds 62,760 of the 69,768
-    q15 weight bytes.  The 1x1 squeeze keeps the head's spatial view (global
-    average pooling throws it away) in 49 * squeeze * classes weights, and
-    the weights saved go to depth on 7x7, where a block-circulant
-    convolution is cheap.  All block-circulant layers share one k so that
-    the firmware links one transform size (k = 8: the straight-line 8-point
-    code only).  The default (16, 32, 64, 32), squeeze 4, k = 8: 7,416
-    weights, a 15.7 KB q15 blob, about 33.5 KB of flash on Cortex-M4F;
-    (16, 32, 64, 64): 9,848 weights (20.7 KB; a flash budget of 35 KB only
-    with 8-bit spectra); (16, 32, 64) with squeeze 8: 7,456 weights."""
+    q15 weight bytes, with a runtime of about 17.8 KB on Cortex-M4F.  Both
+    heads keep a spatial view of the 7x7 map (global average pooling throws
+    it away) in a few thousand weights, and the weights saved go to depth on
+    7x7, where a block-circulant conv is cheap (conv 64-32 at k = 8: 0.43 M
+    instructions on M4F, 3.3 M on M0+).  All block-circulant layers share
+    one k so that the firmware links one transform size (k = 8: the
+    straight-line 8-point code only).  The default, (16, 32, 64, 32) and
+    the pool head at k = 8: 8,208 weights, a 17.3 KB q15 blob, about 35.1 KB
+    of flash on M4F; (16, 32, 64, 64) with head=4: 9,848 weights (a 35 KB
+    flash only with 8-bit spectra); (16, 32, 64) with head=8: 7,456."""
     rng = np.random.default_rng(seed)
     h, w, c = input_shape
     if len(channels) < 2:
@@ -163,10 +165,15 @@ def squeeze_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, chann
         body += [_conv(cin, cout, ks[i], rng), L.BatchNorm(cout), L.ReLU()]
         if i < 2:
             body.append(L.MaxPool2d(2))
-    body += [L.Conv2d(channels[-1], squeeze, 1, seed=rng), L.BatchNorm(squeeze), L.ReLU(), L.Flatten()]
-    return Model(body + [L.Dense((h // 4) * (w // 4) * squeeze, classes, seed=rng)], input_shape=input_shape)
+    if head == "pool":
+        body += [L.MaxPool2d(2), L.Flatten()]
+        features = (h // 8) * (w // 8) * channels[-1]
+    else:
+        body += [L.Conv2d(channels[-1], head, 1, seed=rng), L.BatchNorm(head), L.ReLU(), L.Flatten()]
+        features = (h // 4) * (w // 4) * head
+    return Model(body + [L.Dense(features, classes, seed=rng)], input_shape=input_shape)
 
-ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn, "ds_cnn": ds_cnn, "squeeze_cnn": squeeze_cnn}
+ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn, "ds_cnn": ds_cnn, "compact_cnn": compact_cnn}
 
 
 def build(arch, block_size=None, seed=0):
