@@ -54,6 +54,17 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
     return 0;
 }
 
+/* A layer's scratch: with 8-bit weights, first the int16 weights the layer
+ * expands its int8 spectra into (2 bytes a weight, rounded up to 16), then
+ * the kernel's (model_run.c). */
+static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
+{
+    size_t kernel = layer_scratch(e, dtype);
+    if (!(e->flags & FLAG_WEIGHT8) || kernel > 0xFFFF0000u) return kernel;
+    uint64_t all = weight8_expanded_bytes(e) + (uint64_t)kernel;
+    return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
+}
+
 /* The newest layer type of each format version. */
 static uint32_t last_layer_type(uint32_t version)
 {
@@ -67,6 +78,11 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     const uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
     uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
+    /* 8-bit spectra (format 3): q15 block-circulant layers only. */
+    const int weight8 = (e->flags & FLAG_WEIGHT8) != 0;
+    if (version >= 3u && dtype == CIRCNN_DTYPE_Q15 &&
+        (e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D))
+        allowed_flags |= FLAG_WEIGHT8;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
@@ -137,8 +153,9 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
             return CIRCNN_ERR_SHAPE;
         break;
     }
-    if (weight_count * es > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
-    circnn_status_t s = check_section(e->weight_off, e->weight_bytes, (uint32_t)(weight_count * es),
+    const uint32_t wes = weight8 ? 1u : es;
+    if (weight_count * wes > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
+    circnn_status_t s = check_section(e->weight_off, e->weight_bytes, (uint32_t)(weight_count * wes),
                                       has_weights(e->type), table_end, total);
     if (s != CIRCNN_OK) return s;
     if (!has_weights(e->type) && (e->bias_off | e->bias_bytes | e->scale_off | e->scale_bytes) != 0)
@@ -204,7 +221,7 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
         uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */
         if (l + 1 < layers && act_bytes > largest_act) largest_act = act_bytes;
-        size_t scratch = layer_scratch(&e, dtype);
+        size_t scratch = layer_scratch_all(&e, dtype);
         if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
         if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
     }

@@ -12,6 +12,7 @@
 #define MAX_EXPONENT 128         /* |weight_exp|, |scale_exp|: keeps exponent sums in range */
 #define FLAG_RELU 1u
 #define FLAG_SAME 2u
+#define FLAG_WEIGHT8 4u          /* format 3: q15 BC_DENSE / BC_CONV2D spectra as int8 (w16 = w8 * 256) */
 
 typedef struct entry {
     uint32_t type, flags, block_size;
@@ -62,6 +63,13 @@ static inline void read_entry(const uint8_t *p, entry_t *e)
     e->out_frac = rd_i8(p + 19);
     e->reserved = 0;
     for (int i = 52; i < CIRCNN_LAYER_ENTRY_BYTES; i++) e->reserved |= p[i];
+}
+
+/* Bytes of the int16 copy of an 8-bit weight section (FLAG_WEIGHT8) at the
+ * start of the layer's scratch: 2 a weight, rounded up to 16. */
+static inline uint64_t weight8_expanded_bytes(const entry_t *e)
+{
+    return (2u * (uint64_t)e->weight_bytes + 15u) & ~(uint64_t)15u;
 }
 
 /* Whether this build runs models of a numeric type, and layers of a type

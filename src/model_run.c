@@ -103,12 +103,40 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
 #endif /* CIRCNN_WITH_F32 */
 
 #if CIRCNN_WITH_Q15
+#if CIRCNN_WITH_BC_DENSE || CIRCNN_WITH_BC_CONV2D
+/* 8-bit spectra (FLAG_WEIGHT8): w16 = w8 * 256, the int16 weights the
+ * kernels read, written to `to`; four at a time (the section is 16-byte
+ * aligned in a 4-byte aligned blob; circnn_model_init checked that the
+ * machine is little-endian): byte b of a weight becomes the high byte of
+ * its int16, whose low byte is 0. */
+static const int16_t *expand_weight8(const uint8_t *from, uint32_t count, int16_t *to)
+{
+    uint32_t i = 0;
+    for (; i + 4u <= count; i += 4u) {
+        uint32_t u, lo, hi;
+        memcpy(&u, from + i, 4);
+        lo = ((u << 8) & 0x0000FF00u) | ((u << 16) & 0xFF000000u);
+        hi = ((u >> 8) & 0x0000FF00u) | (u & 0xFF000000u);
+        memcpy(to + i, &lo, 4);
+        memcpy(to + i + 2u, &hi, 4);
+    }
+    for (; i < count; i++) to[i] = (int16_t)((int32_t)(int8_t)from[i] * 256);
+    return to;
+}
+#endif
+
 static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x, int16_t *y, void *scratch)
 {
     const int16_t *w = (const int16_t *)section(m, e->weight_off, e->weight_bytes);
     const int32_t *bias = (const int32_t *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
+#if CIRCNN_WITH_BC_DENSE || CIRCNN_WITH_BC_CONV2D
+    if (e->flags & FLAG_WEIGHT8) {   /* the int16 weights first, the kernel's scratch after them */
+        w = expand_weight8(m->blob + e->weight_off, e->weight_bytes, (int16_t *)scratch);
+        scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(e);
+    }
+#endif
     (void)w, (void)bias, (void)relu, (void)count, (void)scratch;   /* when config.h leaves no kind reading them */
     switch (e->type) {
 #if CIRCNN_WITH_DENSE

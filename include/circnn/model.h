@@ -142,7 +142,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 2
+#define CIRCNN_FORMAT_VERSION_NEWEST 3
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64

@@ -158,7 +158,10 @@ class ExportedModel:
                     else op.in_shape[2] * op.out_shape[2]
             extra = sum(0 if a is None else int(a.size) for a in (op.bias, op.scale))
             nbytes = sum(0 if a is None else a.nbytes for a in (op.weight, op.bias, op.scale))
-            rows.append(dict(index=i, type=op.name + ("+relu" if op.relu else ""), input=op.in_shape,
+            if op.weight_bits == 8:   # one byte a weight in the blob
+                nbytes -= op.weight.nbytes - op.weight.size
+            rows.append(dict(index=i, type=op.name + ("+relu" if op.relu else "") + ("+w8" if op.weight_bits == 8 else ""),
+                             input=op.in_shape,
                              output=op.out_shape, k=op.block_size or "", params=params + extra,
                              dense_params=dense + extra, bytes=nbytes))
         return rows

@@ -16,12 +16,16 @@ from .lowering import ExportError, lower, shape3 as _shape3, where as _where
 # ---------------------------------------------------------------------------
 # Quantization
 
-def _quantize_op(op, f_in, f_out):
+def _quantize_op(op, f_in, f_out, weight_bits=16):
     e = op.extra
     op.out_frac = f_out
     if op.type not in B.WEIGHTED:
         return
-    op.weight, op.weight_exp = Q.weights(e["float"], f_in, f_out)
+    if weight_bits == 8 and op.type in B.CIRCULANT:
+        op.weight, op.weight_exp = Q.weights8(e["float"], f_in, f_out)
+        op.weight_bits = 8
+    else:
+        op.weight, op.weight_exp = Q.weights(e["float"], f_in, f_out)
     op.bias = Q.bias(e["bias"], f_out) if np.any(e["bias"]) else None
     if "scale" in e:
         op.scale, op.scale_exp = Q.mantissas(e["scale"])
@@ -49,11 +53,17 @@ def _field_range_message(ops, exc):
     return text
 
 
-def export(model, dtype, calibration_x=None, batch_size=256):
+def export(model, dtype, calibration_x=None, batch_size=256, weight_bits=16):
     """The ExportedModel of `model` in dtype "q15" (activation scales from
-    calibration_x) or "f32"."""
+    calibration_x) or "f32".  weight_bits=8 (q15 only) stores the spectra of
+    the block-circulant layers (bc_dense, bc_conv2d) in 8 bits, one byte a
+    weight (format 3; the other layers keep 16)."""
     if dtype not in B.DTYPES:
         raise ExportError(f"dtype must be 'f32' or 'q15', got {dtype!r}")
+    if weight_bits not in (8, 16):
+        raise ExportError(f"weight_bits must be 16 or 8, got {weight_bits!r}")
+    if weight_bits == 8 and dtype != "q15":
+        raise ExportError("weight_bits=8 is for q15 models (the spectra of their block-circulant layers)")
     ops = lower(model)
     if dtype == "f32":
         for op in ops:
@@ -81,7 +91,7 @@ def export(model, dtype, calibration_x=None, batch_size=256):
             if op.type == B.ARGMAX:
                 fracs[-1] = 0
         for i, op in enumerate(ops):
-            _quantize_op(op, fracs[i], fracs[i + 1])
+            _quantize_op(op, fracs[i], fracs[i + 1], weight_bits)
         in_frac, out_frac = fracs[0], fracs[-1]
     arena = arena_bytes(ops, dtype)
     try:

@@ -10,6 +10,15 @@ from . import blob as B
 
 
 def _scratch_bytes(op, dtype):
+    """The kernel's scratch; with 8-bit weights the int16 copy of them first
+    (2 bytes a weight, rounded up to 16: src/model_run.c)."""
+    kernel = _kernel_scratch_bytes(op, dtype)
+    if op.weight_bits == 8:
+        return -(-2 * int(op.weight.size) // 16) * 16 + kernel
+    return kernel
+
+
+def _kernel_scratch_bytes(op, dtype):
     if op.type == B.BC_DENSE:
         fn = lib.circnn_bc_dense_f32_scratch_bytes if dtype == "f32" else lib.circnn_bc_dense_q15_scratch_bytes
         return fn(op.in_shape[2], op.out_shape[2], op.block_size)

@@ -39,6 +39,8 @@ CIRCULANT = (BC_DENSE, BC_CONV2D)
 # Private to src/model_format.h (tests/test_package.py checks them against it).
 FLAG_RELU = 1
 FLAG_SAME = 2
+FLAG_WEIGHT8 = 4        # format 3: a q15 BC_DENSE / BC_CONV2D stores its spectra as int8, w16 = w8 * 256
+WEIGHT8_VERSION = 3     # the format version that introduced FLAG_WEIGHT8
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
@@ -80,6 +82,8 @@ class Op:
 
     weight, bias, scale: the arrays stored in the blob (float32 for f32
     models; int16 weight and scale mantissas and int32 biases for q15).
+    weight_bits 8 (q15 bc_dense, bc_conv2d): the blob stores weight / 256 as
+    int8 (format 3, FLAG_WEIGHT8); weight holds the int16 values they mean.
     """
     type: int
     in_shape: tuple
@@ -95,6 +99,7 @@ class Op:
     weight_exp: int = 0
     scale_exp: int = 0
     out_frac: int = 0        # q15: the output tensor's scale (informative; the runtime does not use it)
+    weight_bits: int = 16    # q15 circulant layers: 8 stores the weights (all multiples of 256) as int8 w16 / 256
     extra: dict = field(default_factory=dict)   # export-time notes (frac bits, float weights)
 
     @property
@@ -109,7 +114,19 @@ def _align(n):
 def version_of(ops):
     """The oldest format version that holds these ops (so a model without the
     newer layer types stays readable by older runtimes, byte for byte)."""
-    return max((LAYER_VERSIONS.get(op.type, 1) for op in ops), default=1)
+    return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
+               + [WEIGHT8_VERSION for op in ops if op.weight_bits == 8], default=1)
+
+
+def weight8(op):
+    """The int8 section of an op with 8-bit weights (weight_bits 8): its q15
+    weights divided by 256, which must be exact and fit int8."""
+    if op.type not in CIRCULANT or op.weight is None or op.weight.dtype != np.int16:
+        raise ValueError(f"{op.name}: only the q15 weights of bc_dense and bc_conv2d layers can be stored in 8 bits")
+    w = op.weight.astype(np.int32)
+    if np.any(w % 256) or w.min() < -128 * 256 or w.max() > 127 * 256:
+        raise ValueError(f"{op.name}: 8-bit weights must be multiples of 256 in [-32768, 32512]")
+    return (w // 256).astype(np.int8)
 
 
 def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_bytes):
@@ -129,10 +146,11 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
         return offset, len(data)
 
     for op in ops:
-        w_off, w_len = place(op.weight)
+        w_off, w_len = place(weight8(op) if op.weight_bits == 8 else op.weight)
         b_off, b_len = place(op.bias)
         s_off, s_len = place(op.scale)
-        flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0)
+        flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0) | \
+            (FLAG_WEIGHT8 if op.weight_bits == 8 else 0)
         _fit(len(entries), [("block size", "H", op.block_size)]
              + [(f"input shape[{d}]", "H", v) for d, v in enumerate(op.in_shape)]
              + [(f"output shape[{d}]", "H", v) for d, v in enumerate(op.out_shape)]
@@ -199,10 +217,17 @@ def unpack(blob):
                 raise ModelFormatError(f"layer {i}: section at {off} of {length} bytes is outside the model")
             return np.frombuffer(blob, dtype=dt, count=length // dt.itemsize, offset=off).astype(dt.newbyteorder("="))
 
+        bits8 = bool(flags & FLAG_WEIGHT8)
+        if bits8 and (version < WEIGHT8_VERSION or name != "q15" or kind not in CIRCULANT):
+            raise ModelFormatError(f"layer {i}: 8-bit weights in a version {version} {name} {LAYER_NAMES[kind]} layer; "
+                                   f"only q15 bc_dense and bc_conv2d layers of version {WEIGHT8_VERSION} models have them")
+        weight = section(f[15], f[16], np.dtype("i1") if bits8 else wtype)
+        if bits8 and weight is not None:
+            weight = weight.astype(np.int16) * np.int16(256)   # the q15 weights they mean
         ops.append(Op(type=kind, in_shape=tuple(f[3:6]), out_shape=tuple(f[6:9]), relu=bool(flags & FLAG_RELU),
                       same=bool(flags & FLAG_SAME), kernel=(f[9], f[10]), stride=f[11], block_size=k,
-                      out_frac=f[12], weight_exp=f[13], scale_exp=f[14],
-                      weight=section(f[15], f[16], wtype),
+                      out_frac=f[12], weight_exp=f[13], scale_exp=f[14], weight_bits=8 if bits8 else 16,
+                      weight=weight,
                       bias=section(f[17], f[18], np.dtype("<f4") if name == "f32" else np.dtype("<i4")),
                       scale=section(f[19], f[20], wtype)))
     return dict(dtype=name, ops=ops, input_shape=in_shape, output_shape=out_shape,

@@ -69,7 +69,9 @@ class Model:
         return sum(layer.dense_parameter_count() for layer in self.layers)
 
     def quantize(self, calibration_x, **options):
-        """The q15 exported model, activation scales calibrated on calibration_x."""
+        """The q15 exported model, activation scales calibrated on calibration_x.
+        Options: batch_size (calibration), weight_bits=16 (8: the spectra of the
+        block-circulant layers stored in 8 bits, one byte a weight)."""
         from ..export.exporter import export
         return export(self, "q15", calibration_x, **options)
 
