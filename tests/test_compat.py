@@ -1,5 +1,6 @@
-"""The files of an earlier circnn (tests/compat: format version 1, and
-version 2, which added the depthwise convolution): the runtime and the
+"""The files of an earlier circnn (tests/compat: format version 1,
+version 2, which added the depthwise convolution, and version 3, whose q15
+block-circulant layers may store 8-bit spectra): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -16,8 +17,8 @@ import circnn
 from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
-MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2")
-VERSION = {"q15_v2": 2, "f32_v2": 2}
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3")
+VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -65,13 +66,13 @@ def test_old_header_holds_the_blob(name):
     if VERSION.get(name, 1) == 1:
         assert "CIRCNN_FORMAT_VERSION != 1" in text
     else:
-        assert "CIRCNN_FORMAT_VERSION_NEWEST < 2 ||" in text
+        assert f"CIRCNN_FORMAT_VERSION_NEWEST < {VERSION[name]} ||" in text
 
 
 def test_another_format_version_is_refused():
     """Both readers refuse a version they do not know (CRC recomputed)."""
     data = bytearray(read("q15.circ"))
-    for version in (0, circnn.blob.FORMAT_VERSION_NEWEST + 1, 0xFFFF):   # 2 added a layer type: read
+    for version in (0, circnn.blob.FORMAT_VERSION_NEWEST + 1, 0xFFFF):   # 2 and 3: read
         struct.pack_into("<H", data, 4, version)
         struct.pack_into("<I", data, 12, zlib.crc32(bytes(data[16:])))
         blob = np.frombuffer(bytes(data), dtype=np.uint8).copy()      # numpy: 16-byte aligned

@@ -3,15 +3,19 @@
 The files are what an old release wrote and what a user may still hold: a
 .circ blob and its firmware header for q15 and f32 models that use every
 layer kind of format version 1 (q15, q15_argmax, f32, f32_argmax) and of
-version 2, which added the depthwise convolution (q15_v2, f32_v2), the inputs (the runtime's own numbers: int16
+version 2, which added the depthwise convolution (q15_v2, f32_v2), a q15
+model of version 3, whose block-circulant layers store 8-bit spectra
+(q15_v3; f32 models have no 8-bit weights), the inputs (the runtime's own numbers: int16
 for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
 and test_compat_c.c check that the runtime still reads them and gives
 exactly those outputs.  Do not regenerate them to make a test pass: a change
 of the format bumps CIRCNN_FORMAT_VERSION and either keeps reading these
 files or refuses them with CIRCNN_ERR_VERSION (and the tests say which);
-add the new version's files beside them.
+add the new version's files beside them, naming only them (the inputs are
+then checked against the files, not written):
 
-    python tests/compat/make_compat.py tests/compat
+    python tests/compat/make_compat.py tests/compat            # every file (format 1 and 2: done)
+    python tests/compat/make_compat.py tests/compat q15_v3     # only these models
 """
 import os
 import sys
@@ -49,7 +53,7 @@ def network(head, depthwise=False):
     ] + head, input_shape=(12, 12, 2))
 
 
-def main(out):
+def main(out, only=()):
     os.makedirs(out, exist_ok=True)
     x = np.random.default_rng(7).uniform(-1, 1, (SAMPLES, 12, 12, 2))
     calibration = np.random.default_rng(8).uniform(-1, 1, (64, 12, 12, 2))
@@ -60,11 +64,14 @@ def main(out):
         "f32_argmax": network([L.Softmax(), L.Argmax()]).to_f32(),
         "q15_v2": network([], depthwise=True).quantize(calibration),
         "f32_v2": network([L.Softmax()], depthwise=True).to_f32(),
+        "q15_v3": network([], depthwise=True).quantize(calibration, weight_bits=8),
     }
     inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
-    for name in ("q15_argmax", "q15_v2"):
+    for name in ("q15_argmax", "q15_v2", "q15_v3"):
         assert np.array_equal(inputs["q15"], models[name].quantize_input(x))
     for name, model in models.items():
+        if only and name not in only:
+            continue
         dtype = name[:3]
         model.save(os.path.join(out, f"{name}.circ"))
         model.write_header(os.path.join(out, f"{name}.h"), name=f"compat_{name}")
@@ -72,8 +79,12 @@ def main(out):
         y.astype(y.dtype.newbyteorder("<")).tofile(os.path.join(out, f"{name}_output.bin"))
         print(name, model, "layers:", " ".join(op.name + ("+relu" if op.relu else "") for op in model.ops))
     for dtype, v in inputs.items():
+        if only:   # the inputs were written with the first files: the same numbers
+            kept = np.fromfile(os.path.join(out, f"{dtype}_input.bin"), dtype=v.dtype.newbyteorder("<"))
+            assert np.array_equal(kept, v.ravel()), dtype
+            continue
         v.astype(v.dtype.newbyteorder("<")).tofile(os.path.join(out, f"{dtype}_input.bin"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__)))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__)), tuple(sys.argv[2:]))

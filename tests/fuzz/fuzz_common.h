@@ -180,6 +180,8 @@ static void fz_repair_layer(uint8_t *e, uint32_t dtype)
         out[i] = fz_rd16(e + E_OUT + 2 * i);
     }
     if (!fz_circulant(t)) fz_wr16(e + E_K, 0);
+    /* 8-bit weights (flag bit 2): q15 block-circulant layers only */
+    const uint32_t weight8 = fz_circulant(t) && dtype == CIRCNN_DTYPE_Q15 ? 4u : 0u;
     if (fz_is_window(t)) {
         for (int i = E_KH; i <= E_STRIDE; i++)
             if (e[i] == 0) e[i] = 1;
@@ -193,10 +195,10 @@ static void fz_repair_layer(uint8_t *e, uint32_t dtype)
         }
         if (t == CIRCNN_LAYER_MAXPOOL2D || t == CIRCNN_LAYER_AVGPOOL2D || t == CIRCNN_LAYER_DEPTHWISE_CONV2D)
             out[2] = in[2];
-        e[E_FLAGS] &= fz_has_weights(t) ? 3u : 2u;
+        e[E_FLAGS] &= (fz_has_weights(t) ? 3u : 2u) | weight8;
     } else {
         e[E_KH] = e[E_KW] = e[E_STRIDE] = 0;
-        e[E_FLAGS] &= fz_has_weights(t) ? 1u : 0u;
+        e[E_FLAGS] &= (fz_has_weights(t) ? 1u : 0u) | weight8;
         if (t == CIRCNN_LAYER_RELU) {
             memcpy(out, in, sizeof out);
         } else {
@@ -230,7 +232,7 @@ static uint32_t fz_relayout(uint8_t *b, uint32_t total, uint32_t cap, uint32_t *
     for (uint32_t l = 0; l < layers; l++) {
         const uint8_t *e = fz_entry(b, l);
         const uint32_t t = e[E_TYPE], m = fz_rd16(e + E_OUT + 4);
-        want[l][0] = fz_has_weights(t) ? fz_weight_count(e) * es : 0u;
+        want[l][0] = fz_has_weights(t) ? fz_weight_count(e) * (e[E_FLAGS] & 4u ? 1u : es) : 0u;
         want[l][1] = fz_has_weights(t) && (fz_rd32(e + 40) != 0 || fz_below(s, 4) == 0) ? m * 4u : 0u;
         want[l][2] = t == CIRCNN_LAYER_BC_CONV2D && (fz_rd32(e + 48) != 0 || fz_below(s, 4) == 0) ? m * es : 0u;
         for (int i = 0; i < 3; i++)
@@ -257,7 +259,7 @@ static uint32_t fz_relayout(uint8_t *b, uint32_t total, uint32_t cap, uint32_t *
             memcpy(b + pos, old + was_off, kept);
             /* the rest: f32 values in [-1, 1); q15 int16 (weights, scales)
              * or int32 biases of 17 random bits */
-            const uint32_t step = b[16] == CIRCNN_DTYPE_F32 || i == 1 ? 4u : 2u;
+            const uint32_t step = b[16] == CIRCNN_DTYPE_F32 || i == 1 ? 4u : (i == 0 && (e[E_FLAGS] & 4u)) ? 1u : 2u;
             for (uint32_t j = kept - kept % step; j + step <= bytes; j += step) {
                 const uint32_t r = fz_next(s);
                 if (b[16] == CIRCNN_DTYPE_F32) {
@@ -265,6 +267,7 @@ static uint32_t fz_relayout(uint8_t *b, uint32_t total, uint32_t cap, uint32_t *
                     memcpy(b + pos + j, &f, 4);
                 } else {
                     b[pos + j] = (uint8_t)r;
+                    if (step == 1) continue;
                     b[pos + j + 1] = (uint8_t)(r >> 8);
                     if (step == 4) b[pos + j + 2] = b[pos + j + 3] = (uint8_t)((r >> 15) & 1u ? 0xFF : 0);
                 }
@@ -311,7 +314,9 @@ static uint64_t fz_arena(const uint8_t *b)
             bytes = b[16] == CIRCNN_DTYPE_F32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, k)
                                               : circnn_bc_conv2d_q15_scratch_bytes(&g, k);
         }
-        if (bytes > scratch) scratch = bytes;
+        /* 8-bit weights: their int16 copy first (2 bytes a weight, rounded up to 16) */
+        const uint64_t all = (e[E_FLAGS] & 4u) && bytes <= 0xFFFF0000u ? ((2u * fz_weight_count(e) + 15u) & ~(uint64_t)15u) + bytes : bytes;
+        if (all > scratch) scratch = all;
     }
     const uint64_t buffers = layers > 2u ? 2u : (layers ? layers - 1u : 0u);
     return buffers * ((act + 15u) & ~(uint64_t)15u) + ((scratch + 15u) & ~(uint64_t)15u);
@@ -373,10 +378,12 @@ static size_t fuzz_mutate(uint8_t *b, size_t size, size_t cap, uint32_t seed)
         }
         memcpy(b + 24, fz_entry(b, 0) + E_IN, 6);
         memcpy(b + 30, fz_entry(b, layers - 1) + E_OUT, 6);
-        /* the oldest version that holds the layer types (as the exporter writes) */
+        /* the oldest version that holds the layer types and flags (as the exporter writes) */
         uint32_t version = CIRCNN_FORMAT_VERSION;
         for (uint32_t l = 0; l < layers; l++)
-            if (fz_entry(b, l)[E_TYPE] == CIRCNN_LAYER_DEPTHWISE_CONV2D) version = 2;
+            if (fz_entry(b, l)[E_TYPE] == CIRCNN_LAYER_DEPTHWISE_CONV2D && version < 2u) version = 2;
+        for (uint32_t l = 0; l < layers; l++)
+            if (fz_entry(b, l)[E_FLAGS] & 4u) version = 3;
         fz_wr16(b + 4, version);
     }
     if (fz_below(&s, 8) != 0) {
