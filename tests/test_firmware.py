@@ -84,6 +84,21 @@ def test_cnn_with_every_layer_kind(models, target, tmp_path):
 
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+def test_8bit_spectra_model_bit_exact(models, target, tmp_path):
+    """8-bit spectral weights (format 3) in bc_conv2d and bc_dense: the runtime
+    widens them on the core (the DSP path on M4F); the simulator's bits, which
+    the host C engine matches, and the same bits as the 16-bit blob of w8 * 256."""
+    c = cnn(seed=5)
+    q = c.quantize(images(c, 64), weight_bits=8)
+    assert q.version == 3 and sum(op.weight_bits == 8 for op in q.ops) == 2
+    record, result = build_and_run(q, target, tmp_path)
+    assert_passed(result)
+    assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
+    xq = q.quantize_input(firmware.default_inputs(q))
+    np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
 def test_depthwise_separable_model_bit_exact(target, tmp_path):
     """Depthwise conv2d (format version 2) through the model runtime on the core:
     q15 against the simulator's bits (the host C engine agrees), f32 on the FPU core."""

@@ -183,3 +183,22 @@ def test_header_and_table(tmp_path):
             assert row["bytes"] == op.weight.size + sum(0 if a is None else a.nbytes for a in (op.bias, op.scale))
     text = open(q8.write_header(tmp_path / "m.h", name="m")).read()
     assert "CIRCNN_FORMAT_VERSION_NEWEST < 3 ||" in text and "Format version 3" in text
+
+
+def test_cli_train_weight_bits_8(tmp_path, capsys):
+    from circnn import cli
+    from test_cli import write_idx
+    rng = np.random.default_rng(3)
+    write_idx(tmp_path / "idx", rng.integers(0, 256, (40, 28, 28)), rng.integers(0, 10, 40))
+    for bits in ("16", "8"):
+        code = cli.main(["train", "--arch", "mlp", "--block-size", "32", "--epochs", "0", "--data",
+                         str(tmp_path / "idx"), "--quiet", "--calibration", "16", "--weight-bits", bits,
+                         "-o", str(tmp_path / f"m{bits}.circ")])
+        assert code == 0
+    out = capsys.readouterr().out
+    assert "bytes with 8-bit spectra" in out
+    m8, m16 = circnn.load(str(tmp_path / "m8.circ")), circnn.load(str(tmp_path / "m16.circ"))
+    assert (m8.version, m16.version) == (3, 1)
+    assert [op.weight_bits for op in m8.ops if op.type == B.BC_DENSE] == [8, 8]
+    assert cli.main(["info", str(tmp_path / "m8.circ")]) == 0
+    assert "bc_dense+relu+w8" in capsys.readouterr().out
