@@ -16,6 +16,11 @@ share one sweep.  --table prints the markdown table from the file.
     python benchmarks/accuracy.py --arch ds_cnn --blocks 16 --epochs 10 --seeds 0
     python benchmarks/accuracy.py --table
 
+    # 8-bit spectra (quantize(x, weight_bits=8)) of a run already in the file, from
+    # its trained weights (a circnn.train checkpoint of that run: its float accuracy
+    # must be the row's, to the last image): adds q15_w8, weight_bytes_w8, blob_bytes_w8
+    python benchmarks/accuracy.py --arch cnn --blocks 8 --seeds 0 --weight8-from cnn-k8.npz
+
     # a quick version (minutes): fewer samples and epochs
     python benchmarks/accuracy.py --arch mlp --epochs 1 --limit 5000 --results quick.json
 """
@@ -96,6 +101,7 @@ def one_run(arch, blocks, seed, args, data):
     q = model.quantize(x_train[pick])
     out = circnn.Engine(q).run(x_test).reshape(len(x_test), -1)
     q15_acc = float(np.mean(np.argmax(out, axis=1) == y_test))
+    w8 = weight8_fields(model, x_train[pick], x_test, y_test)
     weights = presets.weight_count(model)
     circ = [layer for layer in model.layers if hasattr(layer, "spectrum")]
     circ_weights = sum(layer.spectrum.size for layer in circ)
@@ -108,7 +114,44 @@ def one_run(arch, blocks, seed, args, data):
             "circulant_compression": circ_dense / circ_weights if circ else None, "weight_bytes_q15": 2 * weights,
             "blob_bytes": len(q.blob), "train_seconds": seconds, "train_loss": history["loss"][-1],
             "train_accuracy": history["accuracy"][-1], "test_samples": len(x_test),
-            "train_samples": len(x_train)}
+            "train_samples": len(x_train), **w8}
+
+
+def quantized_accuracy(q, x_test, y_test):
+    out = circnn.Engine(q).run(x_test).reshape(len(x_test), -1)
+    return float(np.mean(np.argmax(out, axis=1) == y_test))
+
+
+def weight8_fields(model, calibration, x_test, y_test):
+    """The q15 accuracy (C engine) with 8-bit spectra, its weight and blob bytes."""
+    q = model.quantize(calibration, weight_bits=8)
+    return {"q15_w8": quantized_accuracy(q, x_test, y_test),
+            "weight_bytes_w8": sum(op.weight.size * op.weight_bits // 8 for op in q.ops if op.weight is not None),
+            "blob_bytes_w8": len(q.blob)}
+
+
+def add_weight8(path, key, arch, blocks, seed, args, data, checkpoint):
+    """Add the 8-bit fields to the row of `key` from the checkpoint of its run."""
+    (x_train, _), (x_test, y_test) = data
+    rows = load(path)
+    row = next((r for r in rows if run_key(r) == key), None)
+    if row is None:
+        raise SystemExit(f"no run {key} in {path}")
+    model = build(arch, parse_blocks(blocks), seed, args)
+    train.load_checkpoint(checkpoint, model)
+    float_acc = train.evaluate(model, x_test, y_test)
+    if float_acc != row["float"]:
+        raise SystemExit(f"{checkpoint}: float accuracy {float_acc} is not the run's {row['float']}: another model")
+    pick = np.sort(np.random.default_rng(seed).permutation(len(x_train))[:512])
+    q15 = quantized_accuracy(model.quantize(x_train[pick]), x_test, y_test)
+    if q15 != row["q15"]:
+        raise SystemExit(f"{checkpoint}: q15 accuracy {q15} is not the run's {row['q15']}")
+    row.update(weight8_fields(model, x_train[pick], x_test, y_test))
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rows, f, indent=1)
+    os.replace(tmp, path)
+    return row
 
 
 def recipe(args):
@@ -175,6 +218,9 @@ def main():
     p.add_argument("--results", default=os.path.join(HERE, "accuracy.json"))
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="print the table of the results file and stop")
+    p.add_argument("--weight8-from", metavar="CHECKPOINT", default=None,
+                   help="add the 8-bit-spectra accuracy to the (one) run named by the other options, "
+                        "from the checkpoint of its trained weights")
     args = p.parse_args()
     if args.table:
         print(table(load(args.results)))
@@ -184,6 +230,12 @@ def main():
         for blocks in args.blocks or DEFAULT_BLOCKS[arch]:
             for seed in args.seeds:
                 key = (arch_label(arch, args), blocks, seed, args.epochs, args.limit, recipe(args))
+                if args.weight8_from:
+                    row = add_weight8(args.results, key, arch, blocks, seed, args, data, args.weight8_from)
+                    print(f"{arch} k={blocks} seed {seed}: q15 {100 * row['q15']:.2f} %, 8-bit spectra "
+                          f"{100 * row['q15_w8']:.2f} %, weight bytes {row['weight_bytes_q15']} -> "
+                          f"{row['weight_bytes_w8']}, blob {row['blob_bytes']} -> {row['blob_bytes_w8']}")
+                    return
                 if any(run_key(r) == key for r in load(args.results)):
                     print(f"skip {key}: in {args.results}")
                     continue

@@ -60,7 +60,7 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
 static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
 {
     size_t kernel = layer_scratch(e, dtype);
-    if (!(e->flags & FLAG_WEIGHT8) || kernel > 0xFFFF0000u) return kernel;
+    if (!CIRCNN_WITH_WEIGHT8 || !(e->flags & FLAG_WEIGHT8) || kernel > 0xFFFF0000u) return kernel;
     uint64_t all = weight8_expanded_bytes(e) + (uint64_t)kernel;
     return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
 }
@@ -86,6 +86,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
+    if (weight8 && !CIRCNN_WITH_WEIGHT8) return CIRCNN_ERR_DISABLED;
     if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
         return CIRCNN_ERR_LAYER;
     if (e->weight_exp > MAX_EXPONENT || e->weight_exp < -MAX_EXPONENT ||

@@ -86,8 +86,9 @@ def test_cnn_with_every_layer_kind(models, target, tmp_path):
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
 def test_8bit_spectra_model_bit_exact(models, target, tmp_path):
     """8-bit spectral weights (format 3) in bc_conv2d and bc_dense: the runtime
-    widens them on the core (the DSP path on M4F); the simulator's bits, which
-    the host C engine matches, and the same bits as the 16-bit blob of w8 * 256."""
+    widens them to w8 * 256 on the core (then the DSP path on M4F); the
+    simulator's bits (it runs the int16 weights w8 * 256), which the host C
+    engine matches."""
     c = cnn(seed=5)
     q = c.quantize(images(c, 64), weight_bits=8)
     assert q.version == 3 and sum(op.weight_bits == 8 for op in q.ops) == 2

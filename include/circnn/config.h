@@ -21,6 +21,8 @@
  *   CIRCNN_WITH_FLATTEN
  *   CIRCNN_WITH_SOFTMAX                     (f32 only)
  *   CIRCNN_WITH_ARGMAX
+ *   CIRCNN_WITH_WEIGHT8                     8-bit spectra of q15 bc_dense and
+ *                                           bc_conv2d layers (format 3)
  *
  * The runtime's layer dispatch references the kernel of every kind and type
  * compiled in, so a linker that drops unreferenced functions
@@ -107,6 +109,9 @@
 #endif
 #ifndef CIRCNN_WITH_ARGMAX
 #define CIRCNN_WITH_ARGMAX 1
+#endif
+#ifndef CIRCNN_WITH_WEIGHT8
+#define CIRCNN_WITH_WEIGHT8 1
 #endif
 #ifndef CIRCNN_FFT_SIZES
 #define CIRCNN_FFT_SIZES 2046

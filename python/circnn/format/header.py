@@ -28,8 +28,9 @@ def check_name(name):
 
 
 # The options of circnn/config.h, CIRCNN_WITH_<name>: the numeric types,
-# then the layer kinds (named as blob.LAYER_NAMES, in type order).
-CONFIG_OPTIONS = ("F32", "Q15") + tuple(B.LAYER_NAMES[t].upper() for t in sorted(B.LAYER_NAMES))
+# then the layer kinds (named as blob.LAYER_NAMES, in type order), then the
+# 8-bit spectra of format 3.
+CONFIG_OPTIONS = ("F32", "Q15") + tuple(B.LAYER_NAMES[t].upper() for t in sorted(B.LAYER_NAMES)) + ("WEIGHT8",)
 
 # The names a header for model `name` defines, besides `{name}_blob`.
 _MACROS = ("CIRCNN_MODEL_H", "BLOB_BYTES", "ARENA_BYTES", "DTYPE", "INPUT_H", "INPUT_W", "INPUT_C", "INPUT_COUNT",
@@ -45,6 +46,8 @@ def needs(model):
     model's numeric type and the kinds of its layers, 0 for the rest (what
     a runtime built for this model alone may compile out)."""
     used = {model.dtype.upper()} | {B.LAYER_NAMES[op.type].upper() for op in model.ops}
+    if any(op.weight_bits == 8 for op in model.ops):
+        used.add("WEIGHT8")
     return {o: int(o in used) for o in CONFIG_OPTIONS}
 
 
