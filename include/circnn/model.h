@@ -20,14 +20,16 @@
  * last bit is the C library's.
  *
  * ===========================================================================
- * Blob format, versions 1 and 2 (independent of the release version).
+ * Blob format, versions 1 to 3 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2
  * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
- * hold the types DENSE .. ARGMAX.  This runtime reads versions
+ * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
+ * weights" (bit 2) and nothing else.  This runtime reads versions
  * CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers of
- * version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (2); the exporter
+ * version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (3); the exporter
  * writes the oldest version that holds the model, so a model without a
- * depthwise layer is the same bytes as before and older runtimes read it.
+ * depthwise layer or 8-bit weights is the same bytes as before and older
+ * runtimes read it.
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -48,7 +50,9 @@
  * Layer table at byte 64: one 64-byte entry per layer, in order:
  *   0  u8     type (CIRCNN_LAYER_*)
  *   1  u8     flags: bit 0 fused ReLU, bit 1 "same" padding (window
- *             layers; clear: "valid"); other bits 0
+ *             layers; clear: "valid"), bit 2 8-bit weights (version 3;
+ *             BC_DENSE and BC_CONV2D of q15 models only, see below);
+ *             other bits 0
  *   2  u16    block size k (circulant layers; 0 otherwise)
  *   4  u16[3] input shape (h, w, c)
  *  10  u16[3] output shape (h, w, c)
@@ -65,6 +69,15 @@
  * Sections: each starts at a multiple of 16 bytes, inside the blob, after
  * the layer table.  Elements: f32 models store floats; q15 models store
  * int16 weights and scales and int32 biases (16 fraction bits).
+ *
+ * 8-bit weights (flag bit 2): the weight section holds one int8 w8 per
+ * weight (weight bytes = count), in the order of the int16 weights, and
+ * w8 means the q15 weight w16 = w8 * 256 with the layer's weight exponent:
+ * the layer computes exactly what it computes with those int16 weights.
+ * The runtime widens them into the first 2 * count bytes (rounded up to
+ * 16) of the layer's scratch before the layer runs, the kernel's scratch
+ * following (see Arena).  A runtime built without CIRCNN_WITH_WEIGHT8
+ * (circnn/config.h) refuses such layers with CIRCNN_ERR_DISABLED.
  *
  * Layers (shapes are (h, w, c); a feature vector is (1, 1, n)):
  *   DENSE       (1,1,n) -> (1,1,m); weight m x n row-major      (layers.h)
@@ -84,7 +97,8 @@
  * Arena: intermediate tensors alternate between two buffers A and B (as
  * many as needed: none for one layer, one for two), each as large as the
  * largest intermediate tensor rounded up to 16 bytes, followed by the
- * largest scratch any layer needs, rounded up to 16 bytes.
+ * largest scratch any layer needs, rounded up to 16 bytes (a layer with
+ * 8-bit weights: 2 * weight count rounded up to 16, plus its kernel's).
  *
  * Limits: what circnn_model_init enforces, and why no size, count, offset
  * or index computed from a blob it accepts can wrap.
