@@ -21,7 +21,7 @@ share one sweep.  --table prints the markdown table from the file.
     # must be the row's, to the last image): adds q15_w8, weight_bytes_w8, blob_bytes_w8,
     # and q15_w16, the 16-bit q15 accuracy measured beside it (the row's q15 may be
     # an older runtime's)
-    python benchmarks/accuracy.py --arch cnn --blocks 8 --seeds 0 --weight8-from cnn-k8.npz
+    python benchmarks/accuracy.py --arch cnn --blocks 8 --seeds 0 --weight8-from CHECKPOINT
 
     # a quick version (minutes): fewer samples and epochs
     python benchmarks/accuracy.py --arch mlp --epochs 1 --limit 5000 --results quick.json

@@ -5,7 +5,7 @@ and on emulated Cortex-M4F and M0+ (QEMU, the same plugin and flags as
 `circnn firmware`): flash without the test vectors, RAM, instructions per
 inference and per block-circulant layer.  Printed as Markdown.
 
-    python benchmarks/bench_weight8.py --cnn CNN-K8.npz --ds-cnn DS-CNN.npz
+    python benchmarks/bench_weight8.py --cnn CNN_CHECKPOINT --ds-cnn DS_CNN_CHECKPOINT
 
 The checkpoints are circnn.train checkpoints (`fit(checkpoint=...)`,
 `circnn train --checkpoint`) of circnn.presets.cnn(block_size=8) and
