@@ -13,9 +13,10 @@
  *    taps, and every output is C plus one dual multiply-accumulate per pair
  *    of taps (SMLALD with the DSP extension; two int32 products summed
  *    exactly and added to the int64 elsewhere);
- *  - more input channels, with the DSP extension: two output channels and
- *    two input channels a step (the input pair one word, each channel's
- *    weight pair packed from two words; SMLALD).
+ *  - more input channels, with the DSP extension: the window of each output
+ *    pixel found once, then two output channels and two input channels a
+ *    step (the input pair one word, each channel's weight pair packed from
+ *    two words; SMLALD) in one out-of-line function per pair of outputs.
  */
 #include "circnn/layers.h"
 #include "conv2d_q15.h"
@@ -264,42 +265,40 @@ static inline uint32_t pack_tops(uint32_t a, uint32_t b)
 #endif
 }
 
-/* Output channels c0 and c0 + 1 of one output pixel, several input
- * channels: per tap two input channels a step, their two values one word
- * against the two channels' weight pairs (packed from one word of each
- * input channel's row) by SMLALD; an odd last input channel by SMLALBB and
- * SMLALTB. */
-CIRCNN_ALWAYS_INLINE void two_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *yp,
-                                       uint32_t oy, uint32_t ox, uint32_t c0, int32_t s, int high, int relu)
+/* Output channels c and c + 1 of one output pixel, several input channels,
+ * added to acc[0] and acc[1]: rows x cols taps inside the input, x the
+ * input of the first and wp its weights of channel c.  Per tap two input
+ * channels a step, their two values one word against the two channels'
+ * weight pairs (packed from one word of each input channel's row) by
+ * SMLALD; an odd last input channel by SMLALBB and SMLALTB.  Out of line:
+ * the step's values (three pointers, the row stride, both accumulators)
+ * stay in registers whatever its callers hold (inlined, GCC spilled the
+ * accumulators: 17 instructions a step instead of 10). */
+static NOINLINE void two_sums(const circnn_conv2d_q15_t *layer, const int16_t *x, const int16_t *wp, uint32_t rows,
+                              uint32_t cols, int64_t *acc)
 {
     const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, pairs = in_c / 2;
-    uint32_t a0, a1, b0, b1;
-    circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
-    circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
-    int64_t acc0 = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
-    int64_t acc1 = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
-    for (uint32_t a = a0; a < a1; a++) {
-        const uint32_t iy = oy * g->stride + a - g->pad_top;
-        for (uint32_t b = b0; b < b1; b++) {
-            const uint32_t ix = ox * g->stride + b - g->pad_left;
-            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c, *xe = xp + 2 * pairs;
-            const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
-            for (; xp != xe; xp += 2, wp += 2 * (size_t)out_c) {
-                const uint32_t xv = circnn_load_pair(xp), wa = circnn_load_pair(wp), wb = circnn_load_pair(wp + out_c);
+    const uint32_t in_c = g->in_c, out_c = g->out_c, pairs = in_c / 2;
+    const size_t x_row = (size_t)g->in_w * in_c, w_tap = (size_t)in_c * out_c, w_row = g->kernel_w * w_tap;
+    int64_t acc0 = acc[0], acc1 = acc[1];
+    for (uint32_t a = 0; a < rows; a++, x += x_row, wp += w_row) {
+        const int16_t *xr = x, *wr = wp;
+        for (uint32_t b = 0; b < cols; b++, xr += in_c, wr += w_tap) {
+            const int16_t *xp = xr, *xe = xr + 2 * pairs, *w = wr;
+            for (; xp != xe; xp += 2, w += 2 * (size_t)out_c) {
+                const uint32_t xv = circnn_load_pair(xp), wa = circnn_load_pair(w), wb = circnn_load_pair(w + out_c);
                 acc0 = circnn_smlald(xv, pack_bottoms(wa, wb), acc0);
                 acc1 = circnn_smlald(xv, pack_tops(wa, wb), acc1);
             }
             if (in_c & 1u) {
                 const int32_t xv = *xp;
-                const uint32_t wa = circnn_load_pair(wp);
+                const uint32_t wa = circnn_load_pair(w);
                 acc0 += (int64_t)(circnn_pair_bottom(wa) * xv);
                 acc1 += (int64_t)(circnn_pair_top(wa) * xv);
             }
         }
     }
-    yp[c0] = finish(acc0, s, high, relu);
-    yp[c0 + 1] = finish(acc1, s, high, relu);
+    acc[0] = acc0, acc[1] = acc1;
 }
 
 /* Output channel c of one output pixel alone (an odd last one). */
@@ -323,30 +322,42 @@ static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint3
     return acc;
 }
 
-CIRCNN_ALWAYS_INLINE void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s,
-                                        int high, int relu)
+/* The kernel for several input channels: the window of each output pixel
+ * once, then two output channels at a time.  One instance (the shift's
+ * range and the ReLU are decided per output; the sums dominate). */
+static void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
 {
     const circnn_window_t *g = &layer->g;
-    const uint32_t out_c = g->out_c, head = out_c & ~1u;
+    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, head = out_c & ~1u;
+    const int high = s >= 32, relu = layer->relu != 0;
     int16_t *yp = y;
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        uint32_t a0, a1;
+        circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
         for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
-            for (uint32_t c0 = 0; c0 < head; c0 += 2) two_channels(layer, x, yp, oy, ox, c0, s, high, relu);
+            uint32_t b0, b1, rows = 0, cols = 0;
+            circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
+            const int16_t *xp = x, *wp = layer->weight;
+            if (a0 < a1 && b0 < b1) {   /* else no tap: the input offset below is not formed */
+                const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
+                rows = a1 - a0, cols = b1 - b0;
+                xp = x + ((size_t)iy * g->in_w + ix) * in_c;
+                wp = layer->weight + ((size_t)a0 * kw + b0) * in_c * out_c;
+            }
+            for (uint32_t c0 = 0; c0 < head; c0 += 2) {
+                int64_t acc[2];
+                acc[0] = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
+                acc[1] = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
+                two_sums(layer, xp, wp + c0, rows, cols, acc);
+                yp[c0] = finish(acc[0], s, high, relu);
+                yp[c0 + 1] = finish(acc[1], s, high, relu);
+            }
             for (uint32_t c = head; c < out_c; c++) {
                 int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
                 yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
             }
         }
     }
-}
-#endif
-
-#if CIRCNN_DSP
-/* The kernel for several input channels: one instance (the shift's range
- * and the ReLU are decided per output; the sums dominate). */
-static void many_channels_any(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
-{
-    many_channels(layer, x, y, s, s >= 32, layer->relu != 0);
 }
 #endif
 
@@ -363,7 +374,7 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
     }
 #if CIRCNN_DSP
     if (s != 0 && g->in_c > 1) {
-        many_channels_any(layer, x, y, s);
+        many_channels(layer, x, y, s);
         return;
     }
 #endif
