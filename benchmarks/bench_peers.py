@@ -68,7 +68,17 @@ MODELS = {
     "cnn-pool": lambda seed: presets.compact_cnn(8, seed=seed),      # conv 64-32 on 7x7, pool, FC 288-10
     "cnn-sq4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64, 64), head=4),
     "cnn-sq8": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=8),
+    "cnn-fc4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head="fc", head_block_size=4),
+    "cnn-fc8": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head="fc", head_block_size=8),
+    "cnn-fc8-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head="fc", head_block_size=8),
+    "cnn-fc8-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=8),
+    "cnn-fc8-d4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64, 32), head="fc",
+                                                   head_block_size=8),
 }
+
+# Networks whose circnn side stores its block-circulant spectra in 8 bits
+# (model.quantize(x, weight_bits=8)); the others in q15.
+WEIGHT_BITS = {"cnn-fc4": 8, "cnn-fc8": 8, "cnn-fc8-96": 8, "cnn-fc8-48": 8, "cnn-fc8-d4": 8}
 
 # The published figures (--publish): the demo quotes them, the package ships them.
 PUBLISHED = os.path.join(HERE, "peers.json")
@@ -319,11 +329,12 @@ def cmsis_nn_side(name, im, x_test, y_test, nn, includes, build_host, folder):
     return row
 
 
-def circnn_side(model, calibration, x_test, y_test, folder):
+def circnn_side(model, calibration, x_test, y_test, folder, weight_bits=16):
     """circnn's q15 model: accuracy through the C engine, firmware on QEMU."""
-    q = model.quantize(calibration)
+    q = model.quantize(calibration, weight_bits=weight_bits)
     out = circnn.Engine(q).run_raw(q.quantize_input(x_test)).reshape(len(x_test), -1)
-    row = dict(engine="circnn q15", accuracy=float(np.mean(np.argmax(out, 1) == y_test)), weight_bytes=len(q.blob),
+    row = dict(engine="circnn q15" + (", 8-bit spectra" if weight_bits == 8 else ""), weight_bits=weight_bits,
+               accuracy=float(np.mean(np.argmax(out, 1) == y_test)), weight_bytes=len(q.blob),
                layers=[op.name + ("+relu" if op.relu else "") for op in q.ops], targets={})
     for target in TARGETS:
         say(f"  circnn on {target}: cross-compiling and running on QEMU")
@@ -462,7 +473,8 @@ def main(argv=None):
     for name, model in models.items():
         say(f"{name}: float accuracy, circnn q15, CMSIS-NN int8")
         r = dict(model=name, float_accuracy=float(train.evaluate(model, x_test, y_test)), engines=[])
-        r["engines"].append(circnn_side(model, calibration, x_test, y_test, os.path.join(cache, name, "circnn")))
+        r["engines"].append(circnn_side(model, calibration, x_test, y_test, os.path.join(cache, name, "circnn"),
+                                        weight_bits=WEIGHT_BITS.get(name, 16)))
         im = int8_model.Int8Model(model, calibration)
         r["engines"].append(cmsis_nn_side(name, im, x_test, y_test, nn, includes, build_host,
                                           os.path.join(cache, name, "cmsis-nn")))

@@ -469,6 +469,13 @@ def test_presets_match_the_reference_networks():
     assert isinstance(sq.layers[-5], L.Conv2d) and sq.layers[-5].kernel_h == 1 and sq.layers[-1].in_features == 196
     assert presets.weight_count(sq) == 144 + 576 + 2304 + 4608 + 64 * 4 + 196 * 10
     assert presets.weight_count(presets.compact_cnn(channels=(16, 32, 64), head=8)) == 144 + 576 + 2304 + 512 + 3920
+    fc = presets.compact_cnn(channels=(16, 32, 64), head="fc", head_block_size=8)   # ... bc 32-64, bc FC 3136-10
+    assert isinstance(fc.layers[-2], L.Flatten) and isinstance(fc.layers[-1], L.BlockCirculantDense)
+    assert (fc.layers[-1].in_features, fc.layers[-1].block_size) == (3136, 8)
+    assert presets.weight_count(fc) == 144 + 576 + 2304 + 3136 * 16 // 8
+    per_layer = presets.compact_cnn((8, None), channels=(16, 32, 64), head="fc")       # one k per circulant conv
+    assert [type(layer) for layer in per_layer.layers if isinstance(layer, L.Conv2d)] == [
+        L.Conv2d, L.BlockCirculantConv2d, L.Conv2d] and type(per_layer.layers[-1]) is L.Dense
     mixed = presets.mlp((None, 16))
     assert type(mixed.layers[1]) is L.Dense and mixed.layers[3].block_size == 16
     with pytest.raises(ValueError):
@@ -482,16 +489,17 @@ def test_presets_match_the_reference_networks():
 
 
 
-@pytest.mark.parametrize("head", ["pool", 4])
+@pytest.mark.parametrize("head", ["pool", 4, "fc"])
 def test_compact_cnn_preset_exports_and_runs_bit_exact(rng, head):
     """presets.compact_cnn: BatchNorm folded, ReLU fused, the 1x1 squeeze a
-    dense conv2d; q15 simulator == C engine, f32 close to float64."""
-    model = presets.compact_cnn(seed=1, head=head)
+    dense conv2d, the "fc" head block-circulant; q15 simulator == C engine,
+    f32 close to float64."""
+    model = presets.compact_cnn(seed=1, head=head, head_block_size=8 if head == "fc" else None)
     x = rng.uniform(0, 1, (24, 28, 28, 1))
     q = model.quantize(x[:16])
     assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
-        "conv2d+relu", "maxpool2d", "bc_conv2d+relu", "maxpool2d", "bc_conv2d+relu", "bc_conv2d+relu",
-        "maxpool2d" if head == "pool" else "conv2d+relu", "flatten", "dense"]
+        "conv2d+relu", "maxpool2d", "bc_conv2d+relu", "maxpool2d", "bc_conv2d+relu", "bc_conv2d+relu"] + {
+        "pool": ["maxpool2d"], 4: ["conv2d+relu"], "fc": []}[head] + ["flatten", "bc_dense" if head == "fc" else "dense"]
     xq = q.quantize_input(x)
     assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
     ref = model.forward(x)

@@ -134,7 +134,8 @@ def ds_cnn(block_size=16, seed=0, input_shape=(28, 28, 1), classes=10, blocks=((
     return Model(body + [L.Flatten(), L.BlockCirculantDense(features, classes, head, seed=rng)], input_shape=input_shape)
 
 
-def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, channels=(16, 32, 64, 32), head="pool"):
+def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, channels=(16, 32, 64, 32), head="pool",
+                head_block_size=None):
     """The demo CNN (`cnn`) reshaped for a small flash: conv 1-channels[0]
     (dense: one input channel) on 28x28, 2x2 max pool, conv to channels[1]
     (block-circulant, k = block_size) on 14x14, 2x2 max pool, then one
@@ -142,7 +143,14 @@ def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, chann
     3x3 'same' with batch normalisation (folded at export) and ReLU; then
     the head: "pool" a 2x2 max pool to 3x3 and FC (9 * channels[-1])-10, or
     an int s, a dense 1x1 conv to s channels (BatchNorm, ReLU) and FC
-    (49 * s)-10.
+    (49 * s)-10, or "fc" the FC (49 * channels[-1])-10 on the 7x7 map itself.
+    block_size: one k, or one per block-circulant conv (None: dense);
+    head_block_size: the final FC block-circulant at that k (None: dense),
+    which lets "fc" keep the whole 7x7 map in a few thousand weights (and
+    its spectra take 8-bit storage with quantize(weight_bits=8)).  Keep
+    every k at 8 for a small flash: any other k links the general q15 FFT
+    (about 12 KB more on Cortex-M4F: the "fc" head at k = 4 measured 41.5
+    KB of flash, at k = 8 29.1 KB).
 
     Why: in the demo CNN the dense 3136-10 head holds 62,760 of the 69,768
     q15 weight bytes, with a runtime of about 17.8 KB on Cortex-M4F.  Both
@@ -168,10 +176,13 @@ def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, chann
     if head == "pool":
         body += [L.MaxPool2d(2), L.Flatten()]
         features = (h // 8) * (w // 8) * channels[-1]
+    elif head == "fc":
+        body.append(L.Flatten())
+        features = (h // 4) * (w // 4) * channels[-1]
     else:
         body += [L.Conv2d(channels[-1], head, 1, seed=rng), L.BatchNorm(head), L.ReLU(), L.Flatten()]
         features = (h // 4) * (w // 4) * head
-    return Model(body + [L.Dense(features, classes, seed=rng)], input_shape=input_shape)
+    return Model(body + [_dense(features, classes, head_block_size, rng)], input_shape=input_shape)
 
 ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "wide_cnn": wide_cnn, "ds_cnn": ds_cnn, "compact_cnn": compact_cnn}
 
