@@ -49,3 +49,37 @@ def test_publish_refuses_runs_that_differ(tmp_path, difference):
 def test_publish_says_when_there_is_nothing(tmp_path):
     with pytest.raises(SystemExit, match="nothing to publish"):
         bench_peers.publish(str(tmp_path), str(tmp_path / "peers.json"))
+
+
+@pytest.mark.parametrize("recipe", ["short", "long"])
+def test_training_applies_every_setting_of_the_recipe(tmp_path, monkeypatch, recipe):
+    """trained() hands circnn.train.fit the recipe's whole budget: a setting
+    dropped on the way (augmentation, label smoothing, weight decay,
+    warm-up) would train one engine's network differently from what the
+    table says."""
+    import numpy as np
+
+    calls = []
+    monkeypatch.setattr(bench_peers.train, "fit", lambda model, x, y, **kw: calls.append(kw))
+    rec = bench_peers.RECIPES[recipe]
+    x = np.zeros((4, 28, 28, 1))
+    bench_peers.trained("cnn-k8", ((x, np.zeros(4, int)), None), str(tmp_path), rec)
+    (kw,) = calls
+    for name in ("epochs", "batch_size", "lr", "schedule", "seed"):
+        assert kw[name] == rec[name]
+    assert kw["warmup"] == rec.get("warmup", 0.0)
+    assert kw["weight_decay"] == rec.get("weight_decay", 0.0)
+    assert kw["label_smoothing"] == rec.get("label_smoothing", 0.0)
+    if recipe == "short":
+        assert kw["augment"] is None
+    else:
+        # the augmentation moves and mirrors: a lone bright pixel lands elsewhere in some of 32 draws
+        img = np.zeros((32, 28, 28, 1), dtype=np.float32)
+        img[:, 5, 3] = 1.0
+        out = kw["augment"](img, np.random.default_rng(1))
+        assert out.shape == img.shape and out.sum() == 32.0
+        cols = np.argwhere(out[..., 0] == 1.0)[:, 2]
+        assert (np.abs(np.argwhere(out[..., 0] == 1.0)[:, 1] - 5) <= rec["shift"]).all()
+        assert (cols > 3 + rec["shift"]).any()   # mirrored: column 24 - shift .. 24 + shift
+    text = bench_peers.recipe_text(rec)
+    assert f"{rec['epochs']} epochs" in text and ("mirror" in text) == bool(rec.get("flip"))
