@@ -78,11 +78,12 @@ MODELS = {
     "cnn-fc4-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=4),
     "cnn-sq11": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=11),   # 8-bit spectra
     "cnn-sq9-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=9),    # 8-bit spectra
+    "cnn-sq16-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=16),
 }
 
 # Networks whose circnn side stores its block-circulant spectra in 8 bits
 # (model.quantize(x, weight_bits=8)); the others in q15.
-WEIGHT_BITS = {"cnn-fc4": 8, "cnn-fc4-48": 8, "cnn-fc8": 8, "cnn-fc8-96": 8, "cnn-fc8-48": 8, "cnn-sq11": 8, "cnn-sq9-96": 8}
+WEIGHT_BITS = {"cnn-fc4": 8, "cnn-fc4-48": 8, "cnn-fc8": 8, "cnn-fc8-96": 8, "cnn-fc8-48": 8, "cnn-sq11": 8, "cnn-sq9-96": 8, "cnn-sq16-96": 8}
 
 # The published figures (--publish): the demo quotes them, the package ships them.
 PUBLISHED = os.path.join(HERE, "peers.json")
