@@ -21,11 +21,14 @@ circnn_status_t circnn_fft_check(uint32_t n)
     return CIRCNN_OK;
 }
 
-/* Whether n = 8 and whether another size is compiled in (circnn/config.h):
- * the transforms keep only the code of the sizes compiled in (with 8 alone,
- * the linker drops the loops, their tables and the DSP variant). */
+/* The sizes with straight-line code (4 and 8), whether each is compiled in,
+ * and whether another size is (circnn/config.h): the transforms keep only
+ * the code of the sizes compiled in (with 4 or 8 or both alone, the linker
+ * drops the loops, their tables and the DSP variant). */
+#define FFT_STRAIGHT (UINT32_C(4) | UINT32_C(8))
+#define FFT_4 ((CIRCNN_FFT_SIZES & UINT32_C(4)) != 0)
 #define FFT_8 ((CIRCNN_FFT_SIZES & UINT32_C(8)) != 0)
-#define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
+#define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~FFT_STRAIGHT) != 0)
 
 /*
  * n = 8 written out (m = 4 words: one radix-4 butterfly of twiddle 1, the
@@ -35,7 +38,7 @@ circnn_status_t circnn_fft_check(uint32_t n)
  * size (the block-circulant layers run thousands of them).  Every stored
  * value fits int16 (fft.h's bounds), so locals stand for the buffer.
  */
-static inline uint32_t sq8(int32_t re, int32_t im)
+static inline uint32_t sq_word(int32_t re, int32_t im)
 {
     return (uint32_t)(re * re) + (uint32_t)(im * im);
 }
@@ -58,7 +61,7 @@ static inline void split8_coefficients(int32_t *br, int32_t *bi)
 /* circnn_fft_q15_normalise_shift for acc != 0, by CLZ where the core has
  * it: its loop counts the k >= 0 with acc < 2^(28 - 2k), i.e. bit length
  * L <= 28 - 2k, up to 15: floor((28 - L) / 2) + 1 of them when L <= 28. */
-static inline int32_t normalise_shift8(uint32_t *acc)
+static inline int32_t normalise_shift_clz(uint32_t *acc)
 {
 #if defined(__GNUC__) && (defined(__ARM_FEATURE_CLZ) || !defined(__arm__))
     const int32_t bits = 32 - __builtin_clz(*acc);
@@ -89,18 +92,18 @@ CIRCNN_ALWAYS_INLINE uint32_t butterfly8(int32_t *z, int32_t s, int inverse)
     }
     z[0] = y0r, z[1] = y0i, z[2] = y1r >> t, z[3] = y1i >> t;
     z[4] = y2r, z[5] = y2i, z[6] = y3r >> t, z[7] = y3i >> t;
-    return sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+    return sq_word(z[0], z[1]) | sq_word(z[2], z[3]) | sq_word(z[4], z[5]) | sq_word(z[6], z[7]);
 }
 
 static int32_t rfft8(const int16_t *in, int16_t *out)
 {
     int32_t z[8] = {in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]};
-    uint32_t acc = sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+    uint32_t acc = sq_word(z[0], z[1]) | sq_word(z[2], z[3]) | sq_word(z[4], z[5]) | sq_word(z[6], z[7]);
     if (acc == 0) {   /* zero in, zero out: s0 = 15 and no stage shifts (as circnn_rfft_q15_dsp) */
         for (int i = 0; i < 8; i++) out[i] = 0;
         return -15;
     }
-    const int32_t s0 = normalise_shift8(&acc);
+    const int32_t s0 = normalise_shift_clz(&acc);
     z[0] *= 1 << s0, z[1] *= 1 << s0, z[2] *= 1 << s0, z[3] *= 1 << s0;
     z[4] *= 1 << s0, z[5] *= 1 << s0, z[6] *= 1 << s0, z[7] *= 1 << s0;
     const int32_t s = circnn_fft_q15_radix4_shift(acc);
@@ -125,12 +128,12 @@ static int32_t rfft8(const int16_t *in, int16_t *out)
 static int32_t irfft8(const int16_t *in, int16_t *out)
 {
     int32_t x[8] = {in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]}, z[8];
-    uint32_t acc = sq8(x[0], x[1]) | sq8(x[2], x[3]) | sq8(x[4], x[5]) | sq8(x[6], x[7]);
+    uint32_t acc = sq_word(x[0], x[1]) | sq_word(x[2], x[3]) | sq_word(x[4], x[5]) | sq_word(x[6], x[7]);
     if (acc == 0) {   /* as circnn_irfft_q15_dsp */
         for (int i = 0; i < 8; i++) out[i] = 0;
         return -17;
     }
-    const int32_t s0 = normalise_shift8(&acc);
+    const int32_t s0 = normalise_shift_clz(&acc);
     x[0] *= 1 << s0, x[1] *= 1 << s0, x[2] *= 1 << s0, x[3] *= 1 << s0;
     x[4] *= 1 << s0, x[5] *= 1 << s0, x[6] *= 1 << s0, x[7] *= 1 << s0;
     /* the inverse split */
@@ -147,7 +150,7 @@ static int32_t irfft8(const int16_t *in, int16_t *out)
     z[3] = round_sum8((uint32_t)zi * 32768u - q2, rnd, k);
     z[6] = round_sum8((uint32_t)mr * 32768u - q1, rnd, k);
     z[7] = round_sum8((uint32_t)mi * 32768u - q2, rnd, k);
-    acc = sq8(z[0], z[1]) | sq8(z[2], z[3]) | sq8(z[4], z[5]) | sq8(z[6], z[7]);
+    acc = sq_word(z[0], z[1]) | sq_word(z[2], z[3]) | sq_word(z[4], z[5]) | sq_word(z[6], z[7]);
     const int32_t s = circnn_fft_q15_radix4_shift(acc);
     butterfly8(z, s, 1);
     out[0] = (int16_t)z[0], out[1] = (int16_t)z[1], out[2] = (int16_t)z[2], out[3] = (int16_t)z[3];
@@ -155,18 +158,64 @@ static int32_t irfft8(const int16_t *in, int16_t *out)
     return -s0 + s2 + s - 2;
 }
 
+/*
+ * n = 4 written out (m = 2 words): the loops' path for m = 2 is the
+ * radix-2 stage of twiddle 1 (no radix-4 stage), an identity bit reversal
+ * and a split without coefficients (bins 0 and 2 from word 0, bin 1 the
+ * conjugate of word 1): no twiddle at all.  Same shifts, same order as the
+ * loops and the DSP variant (whose zero-input shortcut gives their results).
+ */
+static int32_t rfft4(const int16_t *in, int16_t *out)
+{
+    int32_t ar = in[0], ai = in[1], br = in[2], bi = in[3];
+    uint32_t acc = sq_word(ar, ai) | sq_word(br, bi);
+    if (acc == 0) {   /* zero in, zero out: s0 = 15 and no stage shifts */
+        out[0] = 0, out[1] = 0, out[2] = 0, out[3] = 0;
+        return -15;
+    }
+    const int32_t s0 = normalise_shift_clz(&acc);
+    ar *= 1 << s0, ai *= 1 << s0, br *= 1 << s0, bi *= 1 << s0;
+    const int32_t s = circnn_fft_q15_radix2_shift(acc);
+    const int32_t y0r = (ar + br) >> s, y0i = (ai + bi) >> s, y1r = (ar - br) >> s, y1i = (ai - bi) >> s;
+    const int32_t s2 = circnn_fft_q15_split_shift(sq_word(y0r, y0i) | sq_word(y1r, y1i));
+    out[0] = (int16_t)((y0r + y0i) >> s2), out[1] = (int16_t)((y0r - y0i) >> s2);
+    out[2] = (int16_t)(y1r >> s2), out[3] = (int16_t)((-y1i) >> s2);
+    return -s0 + s + s2;
+}
+
+static int32_t irfft4(const int16_t *in, int16_t *out)
+{
+    int32_t x0 = in[0], x1 = in[1], x2 = in[2], x3 = in[3];
+    uint32_t acc = sq_word(x0, x1) | sq_word(x2, x3);
+    if (acc == 0) {   /* as circnn_irfft_q15_dsp */
+        out[0] = 0, out[1] = 0, out[2] = 0, out[3] = 0;
+        return -16;
+    }
+    const int32_t s0 = normalise_shift_clz(&acc);
+    x0 *= 1 << s0, x1 *= 1 << s0, x2 *= 1 << s0, x3 *= 1 << s0;
+    /* the inverse split, then the radix-2 stage */
+    const int32_t s2 = circnn_fft_q15_split_shift(acc);
+    const int32_t zr = (x0 + x1) >> (s2 + 1), zi = (x0 - x1) >> (s2 + 1), mr = x2 >> s2, mi = (-x3) >> s2;
+    const int32_t s = circnn_fft_q15_radix2_shift(sq_word(zr, zi) | sq_word(mr, mi));
+    out[0] = (int16_t)((zr + mr) >> s), out[1] = (int16_t)((zi + mi) >> s);
+    out[2] = (int16_t)((zr - mr) >> s), out[3] = (int16_t)((zi - mi) >> s);
+    return -s0 + s2 + s - 1;
+}
+
 #if CIRCNN_DSP
 
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (FFT_8 && n == 8) return rfft8(in, out);
-    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
+    if (FFT_4 && n == 4) return rfft4(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 4 and 8 */
     return circnn_rfft_q15_dsp(in, out, n);
 }
 
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (FFT_8 && n == 8) return irfft8(in, out);
+    if (FFT_4 && n == 4) return irfft4(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached, as above */
     return circnn_irfft_q15_dsp(in, out, n);
 }
@@ -406,7 +455,8 @@ static int32_t split_inverse(const int16_t *in, int16_t *out, uint32_t m, uint32
 int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (FFT_8 && n == 8) return rfft8(in, out);
-    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 8 */
+    if (FFT_4 && n == 4) return rfft4(in, out);
+    if (!FFT_GENERAL) return 0;   /* not reached: circnn_fft_check refused every size but 4 and 8 */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);
     normalise(in, out, n, s0);
@@ -417,6 +467,7 @@ int32_t circnn_rfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 int32_t circnn_irfft_q15(const int16_t *in, int16_t *out, uint32_t n)
 {
     if (FFT_8 && n == 8) return irfft8(in, out);
+    if (FFT_4 && n == 4) return irfft4(in, out);
     if (!FFT_GENERAL) return 0;   /* not reached, as above */
     uint32_t m = n / 2, acc = sq_or(in, m);
     int32_t s0 = circnn_fft_q15_normalise_shift(&acc);

@@ -14,7 +14,9 @@
  * the exact emulations of dsp_q15.h, and the host tests compare them with
  * the reference (test_dsp_c), the cores run the assembly against the
  * simulator (test_fft_firmware.py).  Compiled on every target: with the
- * extension circnn_rfft_q15 and circnn_irfft_q15 call these.  The twiddle
+ * extension circnn_rfft_q15 and circnn_irfft_q15 call these for every size
+ * but 4 and 8 (fft_q15.c writes those out; with them alone this file is not
+ * linked, and test_dsp_c checks these at 4 and 8 too).  The twiddle
  * table is that of the largest size in CIRCNN_FFT_SIZES (twiddle.h), so this
  * file is compiled per configuration.
  */

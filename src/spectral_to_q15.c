@@ -130,15 +130,16 @@ static int32_t to_q15_8(const int64_t *acc, int16_t *out)
 }
 #endif
 
-/* The block sizes compiled in (circnn/config.h), as in fft_q15.c: with 8
- * alone only the written-out k = 8 code is linked, without 8 not that. */
-#define FFT_8 ((CIRCNN_FFT_SIZES & UINT32_C(8)) != 0)
-#define FFT_GENERAL ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
+/* The block sizes compiled in (circnn/config.h): with 8 alone only the
+ * written-out k = 8 code is linked, without 8 not that (here only k = 8
+ * is written out; fft_q15.c's transforms have 4 and 8). */
+#define K_8 ((CIRCNN_FFT_SIZES & UINT32_C(8)) != 0)
+#define K_OTHER_THAN_8 ((CIRCNN_FFT_SIZES & ~UINT32_C(8)) != 0)
 
 int32_t circnn_spectral_to_q15(const int64_t *acc, int16_t *out, uint32_t k)
 {
 #if CIRCNN_DSP
-    if (FFT_8 && (k == 8 || !FFT_GENERAL)) return to_q15_8(acc, out);   /* k = 8: circnn_fft_check refused the rest */
+    if (K_8 && (k == 8 || !K_OTHER_THAN_8)) return to_q15_8(acc, out);   /* k = 8: circnn_fft_check refused the rest */
 #endif
     return to_q15(acc, out, k);
 }

@@ -27,8 +27,10 @@
 #define CIRCNN_TWIDDLE_QUARTER 256u
 #define CIRCNN_TWIDDLE_CIRCLE 1024u
 
-/* The q15 circle: the largest size in CIRCNN_FFT_SIZES, at least 8.  The
- * sources that read the q15 table are compiled per configuration. */
+/* The q15 circle: the largest size in CIRCNN_FFT_SIZES, at least 8 (n = 2
+ * and 4 read no twiddle; the straight-line 4- and 8-point transforms read
+ * no table, so with 4 and 8 alone none is linked).  The sources that read
+ * the q15 table are compiled per configuration. */
 #if (CIRCNN_FFT_SIZES & 1024) != 0
 #define CIRCNN_TWIDDLE_Q15_CIRCLE 1024u
 #elif (CIRCNN_FFT_SIZES & 512) != 0
@@ -52,8 +54,9 @@
 extern const uint32_t circnn_twiddle_pairs_q15[CIRCNN_TWIDDLE_Q15_OCTANT + 1];
 
 /* cos = sin of pi / 4, both halves of the table's last word, as a
- * constant: the 8-point transforms need no other twiddle, so a build with
- * them alone links no table (tests/test_config_c.c checks it is the word's). */
+ * constant: the 8-point transforms need no other twiddle (the 4-point ones
+ * none), so a build with them alone links no table (tests/test_config_c.c
+ * checks it is the word's). */
 #define CIRCNN_TWIDDLE_EIGHTH_Q15 23169
 extern const float circnn_cos_f32[CIRCNN_TWIDDLE_QUARTER + 1];
 

@@ -1,9 +1,10 @@
 /*
  * test_config_c.c - the model runtime (src/model.c, src/model_run.c)
  * compiled again with options of circnn/config.h set to 0 (tests/meson.build
- * builds this file three times: q15 without f32, depthwise, softmax and
- * argmax, transforms of 4 and 8 points; f32 without q15; transforms of 8
- * points alone), with src/fft_q15.c: a blob that needs something compiled
+ * builds this file four times: q15 without f32, depthwise, softmax and
+ * argmax, transforms of 4 and 8 points (their straight-line code alone);
+ * f32 without q15; transforms of 8 points alone; of 4 points alone), with
+ * src/fft_q15.c: a blob that needs something compiled
  * out is refused with CIRCNN_ERR_DISABLED, every other one runs and gives
  * exactly the outputs recorded for it (tests/compat: block sizes 4 and 8).
  * Argument: the tests/compat folder.
@@ -90,8 +91,9 @@ int main(int argc, char **argv)
     check("q15_v2", CIRCNN_ERR_DISABLED);
     check("f32", CIRCNN_ERR_DISABLED);
     check("f32_v2", CIRCNN_ERR_DISABLED);
-#elif CIRCNN_WITH_F32 && CIRCNN_WITH_Q15 && CIRCNN_FFT_SIZES == 8
-    /* every compat model has a block-circulant convolution of k = 4 */
+#elif CIRCNN_WITH_F32 && CIRCNN_WITH_Q15 && (CIRCNN_FFT_SIZES == 8 || CIRCNN_FFT_SIZES == 4)
+    /* every compat model has a block-circulant convolution of k = 4 and a
+     * block-circulant dense layer of k = 8 */
     const char *names[] = {"q15", "q15_argmax", "q15_v2", "f32", "f32_argmax", "f32_v2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) check(names[i], CIRCNN_ERR_DISABLED);
 #elif CIRCNN_WITH_F32 && !CIRCNN_WITH_Q15

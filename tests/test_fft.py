@@ -151,3 +151,122 @@ def test_q15_irfft_c_matches_simulator_bit_for_bit(spectrum):
     s_out, s_exp = fixed.irfft_q15(spectrum)
     np.testing.assert_array_equal(c_out, s_out)
     np.testing.assert_array_equal(c_exp, s_exp)
+
+
+def straight_line_vectors(n, seed=4):
+    """int16 rows of n for the written-out transforms (n = 4, 8): every
+    combination of edge values (n = 4) or random rows of them (n = 8),
+    single nonzero values at every place, all zero, full-scale and quiet
+    random rows, constants."""
+    r = np.random.default_rng(seed + n)
+    edges = np.array([-32768, -32767, -23171, -16385, -16384, -8192, -1, 0, 1, 2, 8191, 16383, 16384, 23170,
+                      32767])
+    if n == 4:
+        grid = np.stack(np.meshgrid(*[edges] * 4, indexing="ij"), -1).reshape(-1, 4)
+    else:
+        grid = r.choice(edges, (20000, n))
+    single = np.zeros((n * len(edges), n), dtype=np.int64)
+    single[np.arange(len(single)), np.repeat(np.arange(n), len(edges))] = np.tile(edges, n)
+    rows = [grid, single, np.zeros((1, n)), np.full((1, n), 32767), np.full((1, n), -32768),
+            r.integers(-32768, 32768, (20000, n)),
+            r.integers(-32768, 32768, (20000, n)) >> r.integers(0, 16, (20000, 1))]
+    return np.concatenate(rows).astype(np.int16)
+
+
+@pytest.mark.parametrize("n", [4, 8])
+def test_q15_straight_line_sizes_bit_exact(n):
+    """circnn_rfft_q15 / circnn_irfft_q15 at n = 4 and 8 (written out in fft_q15.c)
+    against the simulator, which runs the general loops' operations (and the
+    round trip against float64): edges, single values, zero, random."""
+    x = straight_line_vectors(n)
+    for c, sim in ((kernels.rfft_q15, fixed.rfft_q15), (kernels.irfft_q15, fixed.irfft_q15)):
+        out, e = c(x)
+        want, we = sim(x)
+        bad = np.flatnonzero((out != want).any(axis=1) | (e != we))
+        assert bad.size == 0, (c.__name__, x[bad[:5]], out[bad[:5]], want[bad[:5]], e[bad[:5]], we[bad[:5]])
+    zero = np.zeros((1, n), dtype=np.int16)
+    assert kernels.rfft_q15(zero)[1][0] == -15 and kernels.irfft_q15(zero)[1][0] == -15 - int(np.log2(n // 2))
+    spectrum, e = kernels.rfft_q15(x[-20000:])
+    assert snr_db(np.fft.rfft(x[-20000:].astype(np.float64)), dequantized(spectrum, e)) >= 60.0
+
+
+HOST_FFT = r"""
+#include <stdio.h>
+#include "circnn/fft.h"
+
+int main(void)
+{
+    unsigned n;
+    int inverse;
+    int16_t x[1024], y[1024];
+    printf("check");
+    for (n = 2; n <= 1024; n *= 2) printf(" %d", (int)circnn_fft_check(n));
+    printf("\n");
+    while (scanf("%u %d", &n, &inverse) == 2) {
+        for (unsigned i = 0; i < n; i++) {
+            int v;
+            if (scanf("%d", &v) != 1) return 1;
+            x[i] = (int16_t)v;
+        }
+        int32_t e = inverse ? circnn_irfft_q15(x, y, n) : circnn_rfft_q15(x, y, n);
+        printf("%ld", (long)e);
+        for (unsigned i = 0; i < n; i++) printf(" %d", y[i]);
+        printf("\n");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("sizes", [4, 8, 12, 4 | 16])
+@pytest.mark.parametrize("dsp", [False, True])
+def test_q15_transforms_built_with_fft_sizes(tmp_path, sizes, dsp):
+    """fft_q15.c, fft_q15_dsp.c and twiddle.c built on the host with
+    -DCIRCNN_FFT_SIZES (circnn/config.h), portable and with the DSP code path
+    (CIRCNN_DSP_EMULATE, as on M4F): the sizes in the build give the
+    simulator's bits, the others are refused; with 4 and 8 alone the general
+    transforms and the twiddle table are not linked."""
+    import os
+    import shutil
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cc = os.environ.get("CC", "cc")
+    nm = shutil.which("nm")
+    assert nm, "nm (binutils) is needed"
+    (tmp_path / "main.c").write_text(HOST_FFT)
+    exe = tmp_path / "fft"
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wconversion", f"-DCIRCNN_FFT_SIZES={sizes}",
+             "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"] + (["-DCIRCNN_DSP_EMULATE"] if dsp else [])
+    subprocess.run([cc, *flags, "-I", os.path.join(root, "include"), "-I", os.path.join(root, "src"),
+                    str(tmp_path / "main.c")] + [os.path.join(root, "src", f) for f in
+                                                 ("fft_q15.c", "fft_q15_dsp.c", "twiddle.c")] + ["-o", str(exe)],
+                   check=True)
+    rows = []
+    for n in (2 ** e for e in range(1, 6)):
+        if sizes & n:
+            x = straight_line_vectors(n, seed=9)[::7] if n in (4, 8) else \
+                np.random.default_rng(n).integers(-32768, 32768, (300, n)).astype(np.int16)
+            rows.append(x)
+    stdin = "".join(f"{x.shape[1]} {inv} " + " ".join(map(str, row)) + "\n"
+                    for x in rows for inv in (0, 1) for row in x)
+    out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True).stdout.splitlines()
+    checks = [int(v) for v in out[0].split()[1:]]
+    ok, disabled = 0, int(fixed.lib.CIRCNN_ERR_DISABLED)
+    assert checks == [ok if sizes & (2 ** e) else disabled for e in range(1, 11)]
+    got = iter(out[1:])
+    for x in rows:
+        for sim in (fixed.rfft_q15, fixed.irfft_q15):
+            want, we = sim(x)
+            lines = [next(got) for _ in range(len(x))]
+            e = np.array([int(line.split()[0]) for line in lines])
+            y = np.array([[int(v) for v in line.split()[1:]] for line in lines])
+            np.testing.assert_array_equal(y, want, err_msg=f"{sim.__name__} n = {x.shape[1]}")
+            np.testing.assert_array_equal(e, we, err_msg=f"{sim.__name__} n = {x.shape[1]}")
+    names = subprocess.run([nm, str(exe)], capture_output=True, text=True, check=True).stdout
+    general = ("circnn_rfft_q15_dsp", "circnn_irfft_q15_dsp", "circnn_twiddle_pairs_q15", "complex_fft",
+               "radix4_stage")
+    linked = [g for g in general if g in names]
+    if sizes & ~12:
+        assert "circnn_twiddle_pairs_q15" in names and (not dsp or "circnn_rfft_q15_dsp" in names), linked
+    else:
+        assert not linked, linked

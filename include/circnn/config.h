@@ -46,10 +46,11 @@
  *                          circnn_fft_check(n) returns CIRCNN_ERR_DISABLED
  *                          for a size left out, and so does every kernel's
  *                          check and circnn_model_init for a layer of that
- *                          k.  With 8 alone (the demo's k), the q15
- *                          transforms keep only their straight-line n = 8
- *                          code: the general loops, their tables and the DSP
- *                          variant are not linked.  The q15 twiddle table
+ *                          k.  With 4 or 8 or both alone (8 is the demo's
+ *                          k), the q15 transforms keep only their
+ *                          straight-line n = 4 and n = 8 code: the general
+ *                          loops, their tables and the DSP variant are not
+ *                          linked.  The q15 twiddle table
  *                          covers the largest size alone (C/8 + 1 words for
  *                          C points: 36 bytes for 64, 516 for 1024), and the
  *                          DSP code of the block sizes left out is not
