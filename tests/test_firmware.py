@@ -144,6 +144,47 @@ def test_firmware_links_only_the_kernels_its_model_needs(models, tmp_path):
     assert record["memory"]["flash"] < flash - 8000, (record["memory"]["flash"], flash)
 
 
+def small_cnn(conv_k, dense_k, seed=8):
+    """A block-circulant convolution of k = conv_k and a block-circulant
+    dense layer of k = dense_k."""
+    rng = np.random.default_rng(seed)
+    return circnn.Model([L.Conv2d(1, 8, 3, seed=rng), L.ReLU(), L.MaxPool2d(2),
+                         L.BlockCirculantConv2d(8, 16, 3, conv_k, stride=2, padding="same", seed=rng), L.ReLU(),
+                         L.Flatten(),
+                         L.BlockCirculantDense(144, 24, dense_k, seed=rng), L.ReLU(),
+                         L.Dense(24, 10, seed=rng)], input_shape=(10, 10, 1))
+
+
+# the general q15 transforms: the DSP variant, the portable loops (static,
+# named in the ELF unless inlined) and the q15 twiddle table
+GENERAL_FFT = ("circnn_rfft_q15_dsp", "circnn_irfft_q15_dsp", "complex_fft", "radix4_stage", "radix2_stage",
+               "split_forward", "split_inverse", "bit_reverse", "circnn_twiddle_pairs_q15")
+
+
+@pytest.mark.parametrize("sizes", [(4, 4), (8, 8), (4, 8), (4, 16)])
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
+def test_straight_line_block_sizes_link_no_general_fft(sizes, target, tmp_path):
+    """A model whose block sizes are {4}, {8} or {4, 8} runs bit for bit with
+    the runtime built for its sizes alone, and its firmware holds none of the
+    general q15 FFT (fft_q15.c writes n = 4 and 8 out); with k = 16 beside 4
+    the general transforms are linked (so the check can fail)."""
+    from circnn import header
+    model = small_cnn(*sizes)
+    q = model.quantize(images(model, 64))
+    record, result = build_and_run(q, target, tmp_path)
+    assert_passed(result)
+    assert f"-DCIRCNN_FFT_SIZES={sizes[0] | sizes[1]}" in record["config"] == header.config_flags(q)
+    xq = q.quantize_input(firmware.default_inputs(q))
+    np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
+    names = set(firmware.symbols(str(tmp_path / record["elf"])))
+    assert {"circnn_rfft_q15", "circnn_irfft_q15", "circnn_bc_conv2d_q15", "circnn_bc_dense_q15"} <= names
+    linked = sorted(names.intersection(GENERAL_FFT))
+    if 16 in sizes:
+        assert "circnn_twiddle_pairs_q15" in linked and (target == "cortex-m0plus" or "circnn_rfft_q15_dsp" in linked)
+    else:
+        assert not linked, linked
+
+
 def test_counts_repeat_exactly(models, tmp_path):
     firmware.build(models["q15"], "cortex-m4f", str(tmp_path))
     a = firmware.run(str(tmp_path))["instructions"]
