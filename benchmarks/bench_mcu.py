@@ -12,7 +12,8 @@ instructions); what does not fit its 16 KB of RAM runs on mps2-an385, whose
 M3 executes the same M0+ instructions with the same count.
 
 Tables:
-  1. q15 rfft / irfft, N = 16 .. 1024, on M0+, M4F and M7; f32 on M4F.
+  1. q15 rfft / irfft, N = 4 .. 1024 (4 and 8 written out), on M0+, M4F and
+     M7; f32 on M4F.
   2. q15 bc_dense 256x256 k=16, 512x512 k=64, 1024x1024 k=64, beside a
      plain-C dense q15 matrix-vector product (int32 accumulation) and the
      library's dense q15 layer (int64 accumulation) of the same size, in the
@@ -36,7 +37,7 @@ from circnn import firmware
 from circnn import layers as L
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FFT_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+FFT_SIZES = [4, 8, 16, 32, 64, 128, 256, 512, 1024]
 DENSE_SIZES = [(256, 256, 16), (512, 512, 64), (1024, 1024, 64)]
 # CMSIS-DSP / CMSIS-NN anchors (docs/ANCHORS.md), same method.
 CMSIS_RFFT_Q15 = {("cortex-m4f", 32): (853, 964), ("cortex-m4f", 256): (9855, 10638),
