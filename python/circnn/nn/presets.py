@@ -148,9 +148,10 @@ def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, chann
     head_block_size: the final FC block-circulant at that k (None: dense),
     which lets "fc" keep the whole 7x7 map in a few thousand weights (and
     its spectra take 8-bit storage with quantize(weight_bits=8)).  Keep
-    every k at 8 for a small flash: any other k links the general q15 FFT
-    (about 12 KB more on Cortex-M4F: the "fc" head at k = 4 measured 41.5
-    KB of flash, at k = 8 29.1 KB).
+    every k at 4 or 8 for a small flash: those two transforms are written
+    out, any other k links the general q15 FFT (about 8 to 12 KB more on
+    Cortex-M4F; the "fc" head at k = 4, untrained with 8-bit spectra,
+    measured 41.5 KB of flash before the 4-point code, 33.4 KB after).
 
     Why: in the demo CNN the dense 3136-10 head holds 62,760 of the 69,768
     q15 weight bytes, with a runtime of about 17.8 KB on Cortex-M4F.  Both
@@ -159,7 +160,8 @@ def compact_cnn(block_size=8, seed=0, input_shape=(28, 28, 1), classes=10, chann
     7x7, where a block-circulant conv is cheap (conv 64-32 at k = 8: 0.43 M
     instructions on M4F, 3.3 M on M0+).  All block-circulant layers share
     one k so that the firmware links one transform size (k = 8: the
-    straight-line 8-point code only).  The default, (16, 32, 64, 32) and
+    straight-line 8-point code only; k = 4 for the "fc" head adds the
+    4-point code).  The default, (16, 32, 64, 32) and
     the pool head at k = 8: 8,208 weights, a 17.3 KB q15 blob, about 35.1 KB
     of flash on M4F; (16, 32, 64, 64) with head=4: 9,848 weights (a 35 KB
     flash only with 8-bit spectra); (16, 32, 64) with head=8: 7,456."""
