@@ -55,14 +55,21 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
 }
 
 /* A layer's scratch: with 8-bit weights, first the int16 weights the layer
- * expands its int8 spectra into (2 bytes a weight, rounded up to 16), then
- * the kernel's (model_run.c). */
+ * expands its int8 weights into (2 bytes a weight, rounded up to 16), then
+ * the kernel's (model_run.c; 0 for the dense kinds). */
 static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
 {
     size_t kernel = layer_scratch(e, dtype);
     if (!CIRCNN_WITH_WEIGHT8 || !(e->flags & FLAG_WEIGHT8) || kernel > 0xFFFF0000u) return kernel;
     uint64_t all = weight8_expanded_bytes(e) + (uint64_t)kernel;
     return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
+}
+
+/* The format version from which a layer type with weights may store them
+ * in 8 bits: 3 for the block-circulant spectra, 4 for the others. */
+static uint32_t weight8_version(uint32_t type)
+{
+    return type == CIRCNN_LAYER_BC_DENSE || type == CIRCNN_LAYER_BC_CONV2D ? 3u : 4u;
 }
 
 /* The newest layer type of each format version. */
@@ -78,10 +85,10 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     const uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
     uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
-    /* 8-bit spectra (format 3): q15 block-circulant layers only. */
+    /* 8-bit weights: q15 layers with weights, of the format version that
+     * allows them for the layer's type. */
     const int weight8 = (e->flags & FLAG_WEIGHT8) != 0;
-    if (version >= 3u && dtype == CIRCNN_DTYPE_Q15 &&
-        (e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D))
+    if (dtype == CIRCNN_DTYPE_Q15 && has_weights(e->type) && version >= weight8_version(e->type))
         allowed_flags |= FLAG_WEIGHT8;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;

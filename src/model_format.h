@@ -12,7 +12,7 @@
 #define MAX_EXPONENT 128         /* |weight_exp|, |scale_exp|: keeps exponent sums in range */
 #define FLAG_RELU 1u
 #define FLAG_SAME 2u
-#define FLAG_WEIGHT8 4u          /* format 3: q15 BC_DENSE / BC_CONV2D spectra as int8 (w16 = w8 * 256) */
+#define FLAG_WEIGHT8 4u          /* q15 weights as int8, w16 = w8 * 256 (circulant: format 3, others: 4) */
 
 typedef struct entry {
     uint32_t type, flags, block_size;

@@ -103,8 +103,8 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
 #endif /* CIRCNN_WITH_F32 */
 
 #if CIRCNN_WITH_Q15
-#if (CIRCNN_WITH_BC_DENSE || CIRCNN_WITH_BC_CONV2D) && CIRCNN_WITH_WEIGHT8
-/* 8-bit spectra (FLAG_WEIGHT8): w16 = w8 * 256, the int16 weights the
+#if CIRCNN_WITH_WEIGHT8
+/* 8-bit weights (FLAG_WEIGHT8): w16 = w8 * 256, the int16 weights the
  * kernels read, written to `to`; four at a time (the section is 16-byte
  * aligned in a 4-byte aligned blob, `to` 8-byte aligned at the scratch's
  * start; circnn_model_init checked all three and that the machine is
@@ -136,7 +136,7 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
     const int32_t *bias = (const int32_t *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
-#if (CIRCNN_WITH_BC_DENSE || CIRCNN_WITH_BC_CONV2D) && CIRCNN_WITH_WEIGHT8
+#if CIRCNN_WITH_WEIGHT8
     if (e->flags & FLAG_WEIGHT8) {   /* the int16 weights first, the kernel's scratch after them */
         w = expand_weight8(m->blob + e->weight_off, e->weight_bytes, (int16_t *)scratch);
         scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(e);

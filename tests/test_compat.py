@@ -1,6 +1,7 @@
 """The files of an earlier circnn (tests/compat: format version 1,
-version 2, which added the depthwise convolution, and version 3, whose q15
-block-circulant layers may store 8-bit spectra): the runtime and the
+version 2, which added the depthwise convolution, version 3, whose q15
+block-circulant layers may store 8-bit spectra, and version 4, whose q15
+layers with weights may all store 8-bit weights): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -17,8 +18,8 @@ import circnn
 from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
-MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3")
-VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3}
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4")
+VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -69,10 +70,22 @@ def test_old_header_holds_the_blob(name):
         assert f"CIRCNN_FORMAT_VERSION_NEWEST < {VERSION[name]} ||" in text
 
 
+def test_8bit_weights_of_versions_3_and_4():
+    """Format 3 stores the spectra of block-circulant layers in 8 bits, format 4
+    the weights of every layer that has them."""
+    kinds = {}
+    for name in ("q15_v3", "q15_v4"):
+        model = circnn.load(os.path.join(COMPAT, name + ".circ"))
+        kinds[name] = {op.name for op in model.ops if op.weight_bits == 8}
+        assert all(op.weight_bits == 16 for op in model.ops if op.name not in kinds[name])
+    assert kinds["q15_v3"] == {"bc_conv2d", "bc_dense"}
+    assert kinds["q15_v4"] == {"conv2d", "depthwise_conv2d", "bc_conv2d", "bc_dense", "dense"}
+
+
 def test_another_format_version_is_refused():
     """Both readers refuse a version they do not know (CRC recomputed)."""
     data = bytearray(read("q15.circ"))
-    for version in (0, circnn.blob.FORMAT_VERSION_NEWEST + 1, 0xFFFF):   # 2 and 3: read
+    for version in (0, circnn.blob.FORMAT_VERSION_NEWEST + 1, 0xFFFF):   # 2 to 4: read
         struct.pack_into("<H", data, 4, version)
         struct.pack_into("<I", data, 12, zlib.crc32(bytes(data[16:])))
         blob = np.frombuffer(bytes(data), dtype=np.uint8).copy()      # numpy: 16-byte aligned

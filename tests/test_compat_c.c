@@ -1,6 +1,6 @@
 /*
  * test_compat_c.c - the firmware headers of an earlier circnn (tests/compat,
- * format versions 1, 2 and 3) still compile against the runtime, hold the bytes of
+ * format versions 1 to 4) still compile against the runtime, hold the bytes of
  * their .circ files, and give exactly the outputs recorded when they were
  * written (tests/compat/make_compat.py).  Argument: the tests/compat folder.
  */
@@ -14,6 +14,7 @@
 #include "f32_v2.h"
 #include "q15_v2.h"
 #include "q15_v3.h"
+#include "q15_v4.h"
 
 static const char *folder;
 
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
     folder = argv[1];
     const compat_t models[] = {COMPAT(q15, Q15), COMPAT(q15_argmax, Q15_ARGMAX), COMPAT(f32, F32),
                                COMPAT(f32_argmax, F32_ARGMAX), COMPAT(q15_v2, Q15_V2), COMPAT(f32_v2, F32_V2),
-                               COMPAT(q15_v3, Q15_V3)};
+                               COMPAT(q15_v3, Q15_V3), COMPAT(q15_v4, Q15_V4)};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(&models[i]);
     return test_summary("test_compat_c");
 }

@@ -248,7 +248,7 @@ def test_format_versions(rng):
     assert q1.version == 1 and q1.blob[4:6] == b"\x01\x00"
     assert _init(q1.blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
     assert B.FORMAT_VERSION == lib.CIRCNN_FORMAT_VERSION == 1              # the oldest read
-    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 3   # 3: 8-bit spectra
+    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 4   # 3, 4: 8-bit weights
     assert B.DEPTHWISE_CONV2D == lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
     model = ds_model()
     q2 = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))
@@ -257,9 +257,9 @@ def test_format_versions(rng):
     assert _init(downgraded) == lib.CIRCNN_ERR_LAYER
     with pytest.raises(B.ModelFormatError, match="unknown type 11 in a version 1 model"):
         circnn.ExportedModel(downgraded)
-    for bad in (0, 4):
+    for bad in (0, 5):
         assert _init(_with_version(q2.blob, bad)) == lib.CIRCNN_ERR_VERSION
-        with pytest.raises(B.ModelFormatError, match="reads versions 1 to 3"):
+        with pytest.raises(B.ModelFormatError, match="reads versions 1 to 4"):
             circnn.ExportedModel(_with_version(q2.blob, bad))
 
 

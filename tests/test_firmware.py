@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import circnn
-from circnn import cli, firmware
+from circnn import blob as B, cli, firmware
 from circnn import layers as L
 from model_zoo import cnn, images, mlp
 
@@ -84,17 +84,24 @@ def test_cnn_with_every_layer_kind(models, target, tmp_path):
 
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4f"])
-def test_8bit_spectra_model_bit_exact(models, target, tmp_path):
-    """8-bit spectral weights (format 3) in bc_conv2d and bc_dense: the runtime
-    widens them to w8 * 256 on the core (then the DSP path on M4F); the
-    simulator's bits (it runs the int16 weights w8 * 256), which the host C
-    engine matches."""
-    c = cnn(seed=5)
+@pytest.mark.parametrize("arch", ["cnn", "depthwise"])
+def test_8bit_weights_model_bit_exact(target, arch, tmp_path):
+    """8-bit weights (format 4) in every layer with weights: conv2d, dense,
+    bc_conv2d and bc_dense (cnn), depthwise_conv2d and the 1x1 bc_conv2d
+    (depthwise): the runtime widens them to w8 * 256 on the core (then the
+    DSP paths on M4F); the simulator's bits (it runs the int16 weights
+    w8 * 256), which the host C engine matches."""
+    from test_depthwise import ds_model
+    c = cnn(seed=5) if arch == "cnn" else ds_model(seed=6)
     q = c.quantize(images(c, 64), weight_bits=8)
-    assert q.version == 3 and sum(op.weight_bits == 8 for op in q.ops) == 2
+    weighted = [op for op in q.ops if op.weight is not None]
+    assert q.version == 4 and all(op.weight_bits == 8 for op in weighted)
+    assert {B.CONV2D, B.DENSE} <= {op.type for op in weighted} if arch == "cnn" else \
+        B.DEPTHWISE_CONV2D in {op.type for op in weighted}
     record, result = build_and_run(q, target, tmp_path)
     assert_passed(result)
     assert [r["layer"] for r in result["instructions"]["per_layer"]] == record["layers"]
+    assert "-DCIRCNN_WITH_WEIGHT8=0" not in record["config"]
     xq = q.quantize_input(firmware.default_inputs(q))
     np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
 

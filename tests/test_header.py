@@ -114,7 +114,7 @@ def test_runtime_built_for_the_model_alone(tmp_path):
                     "-o", str(tmp_path / "refuse")], check=True)
     out = subprocess.run([str(tmp_path / "refuse")], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "CIRCNN_ERR_DISABLED"
-    # and the same model with 8-bit spectra (format 3), which this runtime compiled out
+    # and the same model with 8-bit weights (format 4), which this runtime compiled out
     assert "-DCIRCNN_WITH_WEIGHT8=0" in flags and header.needs(model.quantize(x, weight_bits=8))["WEIGHT8"] == 1
     blob = model.quantize(x, weight_bits=8).blob
     rows = ",\n".join(", ".join(str(b) for b in blob[i:i + 32]) for i in range(0, len(blob), 32))

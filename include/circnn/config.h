@@ -21,8 +21,8 @@
  *   CIRCNN_WITH_FLATTEN
  *   CIRCNN_WITH_SOFTMAX                     (f32 only)
  *   CIRCNN_WITH_ARGMAX
- *   CIRCNN_WITH_WEIGHT8                     8-bit spectra of q15 bc_dense and
- *                                           bc_conv2d layers (format 3)
+ *   CIRCNN_WITH_WEIGHT8                     8-bit weights of q15 layers (flag
+ *                                           bit 2: formats 3 and 4)
  *
  * The runtime's layer dispatch references the kernel of every kind and type
  * compiled in, so a linker that drops unreferenced functions

@@ -20,16 +20,18 @@
  * last bit is the C library's.
  *
  * ===========================================================================
- * Blob format, versions 1 to 3 (independent of the release version).
+ * Blob format, versions 1 to 4 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2
  * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
  * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
- * weights" (bit 2) and nothing else.  This runtime reads versions
- * CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers of
- * version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (3); the exporter
- * writes the oldest version that holds the model, so a model without a
- * depthwise layer or 8-bit weights is the same bytes as before and older
- * runtimes read it.
+ * weights" (bit 2) for BC_DENSE and BC_CONV2D and nothing else; version 4
+ * allows it on DENSE, CONV2D and DEPTHWISE_CONV2D too, and nothing else.
+ * This runtime reads versions CIRCNN_FORMAT_VERSION (the oldest, 1: what
+ * the firmware headers of version-1 models check) to
+ * CIRCNN_FORMAT_VERSION_NEWEST (4); the exporter writes the oldest version
+ * that holds the model, so a model without a depthwise layer or 8-bit
+ * weights is the same bytes as before and older runtimes read it (8-bit
+ * weights in circulant layers only: version 3).
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -50,9 +52,10 @@
  * Layer table at byte 64: one 64-byte entry per layer, in order:
  *   0  u8     type (CIRCNN_LAYER_*)
  *   1  u8     flags: bit 0 fused ReLU, bit 1 "same" padding (window
- *             layers; clear: "valid"), bit 2 8-bit weights (version 3;
- *             BC_DENSE and BC_CONV2D of q15 models only, see below);
- *             other bits 0
+ *             layers; clear: "valid"), bit 2 8-bit weights (q15 models,
+ *             layers with weights: BC_DENSE and BC_CONV2D from version 3,
+ *             DENSE, CONV2D and DEPTHWISE_CONV2D from version 4; see
+ *             below); other bits 0
  *   2  u16    block size k (circulant layers; 0 otherwise)
  *   4  u16[3] input shape (h, w, c)
  *  10  u16[3] output shape (h, w, c)
@@ -156,7 +159,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 3
+#define CIRCNN_FORMAT_VERSION_NEWEST 4
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64

@@ -243,7 +243,7 @@ def cmd_train(args):
           f"compression {model.dense_parameter_count() / model.parameter_count():.1f}x), "
           f"{weights} weights = {2 * weights} bytes in q15"
           + (f" ({sum(op.weight.size * op.weight_bits // 8 for op in q.ops if op.weight is not None)} bytes "
-             "with 8-bit spectra)" if args.weight_bits == 8 else "")
+             "with 8-bit weights)" if args.weight_bits == 8 else "")
           + f", blob {len(q.blob)} bytes, arena {q.arena_bytes} bytes")
     print(f"  test accuracy ({len(x_test)} samples): float {100 * float_acc:.2f} %, "
           f"q15 C engine {100 * q15_acc:.2f} %")
@@ -326,8 +326,8 @@ def build_parser():
     s.add_argument("--data", default=None, help="a folder of IDX files (default: Fashion-MNIST)")
     s.add_argument("--calibration", type=int, default=512, help="training samples to calibrate q15 (default 512)")
     s.add_argument("--weight-bits", type=int, choices=(16, 8), default=16,
-                   help="8: store the spectra of the block-circulant layers in 8 bits, one byte a weight "
-                        "(format 3; default 16)")
+                   help="8: store the weights of every layer in 8 bits, one byte a weight "
+                        "(format 4; default 16)")
     s.add_argument("--checkpoint", default=None, help="write a checkpoint (.npz) after every epoch")
     s.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     s.add_argument("--quiet", action="store_true", help="no summary and no progress bars")

@@ -180,8 +180,8 @@ static void fz_repair_layer(uint8_t *e, uint32_t dtype)
         out[i] = fz_rd16(e + E_OUT + 2 * i);
     }
     if (!fz_circulant(t)) fz_wr16(e + E_K, 0);
-    /* 8-bit weights (flag bit 2): q15 block-circulant layers only */
-    const uint32_t weight8 = fz_circulant(t) && dtype == CIRCNN_DTYPE_Q15 ? 4u : 0u;
+    /* 8-bit weights (flag bit 2): q15 layers with weights */
+    const uint32_t weight8 = fz_has_weights(t) && dtype == CIRCNN_DTYPE_Q15 ? 4u : 0u;
     if (fz_is_window(t)) {
         for (int i = E_KH; i <= E_STRIDE; i++)
             if (e[i] == 0) e[i] = 1;
@@ -292,13 +292,13 @@ static uint64_t fz_arena(const uint8_t *b)
         const uint8_t *e = fz_entry((uint8_t *)(uintptr_t)b, l);
         const uint32_t t = e[E_TYPE], k = fz_rd16(e + E_K);
         if (l + 1 < layers && fz_count(e + E_OUT) * es > act) act = fz_count(e + E_OUT) * es;
-        if (!fz_circulant(t) || circnn_fft_check(k) != CIRCNN_OK) continue;
-        size_t bytes = 0;
+        size_t bytes = 0;   /* the kernel's scratch: none for the dense kinds */
+        if (fz_circulant(t) && circnn_fft_check(k) != CIRCNN_OK) continue;
         if (t == CIRCNN_LAYER_BC_DENSE) {
             const uint32_t n = fz_rd16(e + E_IN + 4), m = fz_rd16(e + E_OUT + 4);
             bytes = b[16] == CIRCNN_DTYPE_F32 ? circnn_bc_dense_f32_scratch_bytes(n, m, k)
                                               : circnn_bc_dense_q15_scratch_bytes(n, m, k);
-        } else {
+        } else if (t == CIRCNN_LAYER_BC_CONV2D) {
             circnn_window_t g;
             memset(&g, 0, sizeof g);
             g.in_h = (uint16_t)fz_rd16(e + E_IN);
@@ -382,8 +382,11 @@ static size_t fuzz_mutate(uint8_t *b, size_t size, size_t cap, uint32_t seed)
         uint32_t version = CIRCNN_FORMAT_VERSION;
         for (uint32_t l = 0; l < layers; l++)
             if (fz_entry(b, l)[E_TYPE] == CIRCNN_LAYER_DEPTHWISE_CONV2D && version < 2u) version = 2;
-        for (uint32_t l = 0; l < layers; l++)
-            if (fz_entry(b, l)[E_FLAGS] & 4u) version = 3;
+        for (uint32_t l = 0; l < layers; l++) {   /* 8-bit weights: 3 for circulant layers, 4 for the others */
+            const uint8_t *e = fz_entry(b, l);
+            if ((e[E_FLAGS] & 4u) && version < (fz_circulant(e[E_TYPE]) ? 3u : 4u))
+                version = fz_circulant(e[E_TYPE]) ? 3u : 4u;
+        }
         fz_wr16(b + 4, version);
     }
     if (fz_below(&s, 8) != 0) {

@@ -21,7 +21,7 @@ def _quantize_op(op, f_in, f_out, weight_bits=16):
     op.out_frac = f_out
     if op.type not in B.WEIGHTED:
         return
-    if weight_bits == 8 and op.type in B.CIRCULANT:
+    if weight_bits == 8:   # one exponent per layer, as for 16 bits
         op.weight, op.weight_exp = Q.weights8(e["float"], f_in, f_out)
         op.weight_bits = 8
     else:
@@ -55,15 +55,16 @@ def _field_range_message(ops, exc):
 
 def export(model, dtype, calibration_x=None, batch_size=256, weight_bits=16):
     """The ExportedModel of `model` in dtype "q15" (activation scales from
-    calibration_x) or "f32".  weight_bits=8 (q15 only) stores the spectra of
-    the block-circulant layers (bc_dense, bc_conv2d) in 8 bits, one byte a
-    weight (format 3; the other layers keep 16)."""
+    calibration_x) or "f32".  weight_bits=8 (q15 only) stores the weights of
+    every layer that has them (dense, conv2d, depthwise_conv2d, and the
+    spectra of bc_dense, bc_conv2d) in 8 bits, one byte a weight (format 4;
+    3 when only block-circulant layers have weights)."""
     if dtype not in B.DTYPES:
         raise ExportError(f"dtype must be 'f32' or 'q15', got {dtype!r}")
     if weight_bits not in (8, 16):
         raise ExportError(f"weight_bits must be 16 or 8, got {weight_bits!r}")
     if weight_bits == 8 and dtype != "q15":
-        raise ExportError("weight_bits=8 is for q15 models (the spectra of their block-circulant layers)")
+        raise ExportError("weight_bits=8 is for q15 models (8-bit q15 weights)")
     ops = lower(model)
     if dtype == "f32":
         for op in ops:

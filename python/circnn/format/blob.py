@@ -11,7 +11,7 @@ from .._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
 FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
-FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (2)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (4)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -39,8 +39,10 @@ CIRCULANT = (BC_DENSE, BC_CONV2D)
 # Private to src/model_format.h (tests/test_package.py checks them against it).
 FLAG_RELU = 1
 FLAG_SAME = 2
-FLAG_WEIGHT8 = 4        # format 3: a q15 BC_DENSE / BC_CONV2D stores its spectra as int8, w16 = w8 * 256
-WEIGHT8_VERSION = 3     # the format version that introduced FLAG_WEIGHT8
+FLAG_WEIGHT8 = 4        # a q15 layer stores its weights as int8, w16 = w8 * 256
+#: the format version from which each layer type with weights may set FLAG_WEIGHT8
+WEIGHT8_VERSIONS = {BC_DENSE: 3, BC_CONV2D: 3, DENSE: 4, CONV2D: 4, DEPTHWISE_CONV2D: 4}
+WEIGHT8_VERSION = min(WEIGHT8_VERSIONS.values())   # the format version that introduced FLAG_WEIGHT8
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
@@ -82,8 +84,9 @@ class Op:
 
     weight, bias, scale: the arrays stored in the blob (float32 for f32
     models; int16 weight and scale mantissas and int32 biases for q15).
-    weight_bits 8 (q15 bc_dense, bc_conv2d): the blob stores weight / 256 as
-    int8 (format 3, FLAG_WEIGHT8); weight holds the int16 values they mean.
+    weight_bits 8 (q15 layers with weights): the blob stores weight / 256 as
+    int8 (FLAG_WEIGHT8; format 3 for bc_dense and bc_conv2d, 4 for dense,
+    conv2d and depthwise_conv2d); weight holds the int16 values they mean.
     """
     type: int
     in_shape: tuple
@@ -99,7 +102,7 @@ class Op:
     weight_exp: int = 0
     scale_exp: int = 0
     out_frac: int = 0        # q15: the output tensor's scale (informative; the runtime does not use it)
-    weight_bits: int = 16    # q15 circulant layers: 8 stores the weights (all multiples of 256) as int8 w16 / 256
+    weight_bits: int = 16    # q15 layers with weights: 8 stores them (all multiples of 256) as int8 w16 / 256
     extra: dict = field(default_factory=dict)   # export-time notes (frac bits, float weights)
 
     @property
@@ -115,14 +118,15 @@ def version_of(ops):
     """The oldest format version that holds these ops (so a model without the
     newer layer types stays readable by older runtimes, byte for byte)."""
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
-               + [WEIGHT8_VERSION for op in ops if op.weight_bits == 8], default=1)
+               + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS],
+               default=1)
 
 
 def weight8(op):
     """The int8 section of an op with 8-bit weights (weight_bits 8): its q15
     weights divided by 256, which must be exact and fit int8."""
-    if op.type not in CIRCULANT or op.weight is None or op.weight.dtype != np.int16:
-        raise ValueError(f"{op.name}: only the q15 weights of bc_dense and bc_conv2d layers can be stored in 8 bits")
+    if op.type not in WEIGHTED or op.weight is None or op.weight.dtype != np.int16:
+        raise ValueError(f"{op.name}: only the q15 weights of layers with weights can be stored in 8 bits")
     w = op.weight.astype(np.int32)
     if np.any(w % 256) or w.min() < -128 * 256 or w.max() > 127 * 256:
         raise ValueError(f"{op.name}: 8-bit weights must be multiples of 256 in [-32768, 32512]")
@@ -218,9 +222,11 @@ def unpack(blob):
             return np.frombuffer(blob, dtype=dt, count=length // dt.itemsize, offset=off).astype(dt.newbyteorder("="))
 
         bits8 = bool(flags & FLAG_WEIGHT8)
-        if bits8 and (version < WEIGHT8_VERSION or name != "q15" or kind not in CIRCULANT):
+        if bits8 and (name != "q15" or version < WEIGHT8_VERSIONS.get(kind, FORMAT_VERSION_NEWEST + 1)):
             raise ModelFormatError(f"layer {i}: 8-bit weights in a version {version} {name} {LAYER_NAMES[kind]} layer; "
-                                   f"only q15 bc_dense and bc_conv2d layers of version {WEIGHT8_VERSION} models have them")
+                                   "only q15 layers with weights have them: bc_dense and bc_conv2d from format "
+                                   f"version {WEIGHT8_VERSIONS[BC_DENSE]}, dense, conv2d and depthwise_conv2d from "
+                                   f"{WEIGHT8_VERSIONS[DENSE]}")
         weight = section(f[15], f[16], np.dtype("i1") if bits8 else wtype)
         if bits8 and weight is not None:
             weight = weight.astype(np.int16) * np.int16(256)   # the q15 weights they mean

@@ -29,7 +29,7 @@ def check_name(name):
 
 # The options of circnn/config.h, CIRCNN_WITH_<name>: the numeric types,
 # then the layer kinds (named as blob.LAYER_NAMES, in type order), then the
-# 8-bit spectra of format 3.
+# 8-bit weights (formats 3 and 4).
 CONFIG_OPTIONS = ("F32", "Q15") + tuple(B.LAYER_NAMES[t].upper() for t in sorted(B.LAYER_NAMES)) + ("WEIGHT8",)
 
 # The names a header for model `name` defines, besides `{name}_blob`.

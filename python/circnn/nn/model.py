@@ -70,8 +70,8 @@ class Model:
 
     def quantize(self, calibration_x, **options):
         """The q15 exported model, activation scales calibrated on calibration_x.
-        Options: batch_size (calibration), weight_bits=16 (8: the spectra of the
-        block-circulant layers stored in 8 bits, one byte a weight)."""
+        Options: batch_size (calibration), weight_bits=16 (8: the weights of
+        every layer that has them stored in 8 bits, one byte a weight)."""
         from ..export.exporter import export
         return export(self, "q15", calibration_x, **options)
 
