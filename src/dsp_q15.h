@@ -111,6 +111,18 @@ static inline uint32_t circnn_pair(int32_t bottom, int32_t top)
 #endif
 }
 
+/* The top halves of two words as one pair: (a.top, b.top), PKHTB. */
+static inline uint32_t circnn_pair_tops(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (a >> 16) | (b & 0xFFFF0000u);
+#endif
+}
+
 #if CIRCNN_DSP_NATIVE
 #define CIRCNN_SIMD2(name, a, b) ((uint32_t)name((int16x2_t)(a), (int16x2_t)(b)))
 #define CIRCNN_MAC2(name, a, b) ((int32_t)name((int16x2_t)(a), (int16x2_t)(b)))

@@ -65,13 +65,6 @@ static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
     return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
 }
 
-/* The format version from which a layer type with weights may store them
- * in 8 bits: 3 for the block-circulant spectra, 4 for the others. */
-static uint32_t weight8_version(uint32_t type)
-{
-    return type == CIRCNN_LAYER_BC_DENSE || type == CIRCNN_LAYER_BC_CONV2D ? 3u : 4u;
-}
-
 /* The newest layer type of each format version. */
 static uint32_t last_layer_type(uint32_t version)
 {
@@ -85,10 +78,11 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     const uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
     uint32_t allowed_flags = is_window(e->type) ? FLAG_SAME : 0u;
     if (has_weights(e->type)) allowed_flags |= FLAG_RELU;
-    /* 8-bit weights: q15 layers with weights, of the format version that
-     * allows them for the layer's type. */
+    /* 8-bit weights: q15 layers with weights, block-circulant ones from
+     * format 3, the others from format 4. */
     const int weight8 = (e->flags & FLAG_WEIGHT8) != 0;
-    if (dtype == CIRCNN_DTYPE_Q15 && has_weights(e->type) && version >= weight8_version(e->type))
+    const int circulant = e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D;
+    if (dtype == CIRCNN_DTYPE_Q15 && has_weights(e->type) && version >= (circulant ? 3u : 4u))
         allowed_flags |= FLAG_WEIGHT8;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
@@ -102,7 +96,6 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     for (int i = 0; i < 3; i++)
         if (e->in[i] == 0 || e->out[i] == 0) return CIRCNN_ERR_SHAPE;
     if (count3(e->in) > CIRCNN_MAX_ELEMENTS || count3(e->out) > CIRCNN_MAX_ELEMENTS) return CIRCNN_ERR_SHAPE;
-    int circulant = e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D;
     if (!circulant && e->block_size != 0) return CIRCNN_ERR_LAYER;
     if (!is_window(e->type) && (e->kernel_h | e->kernel_w | e->stride) != 0) return CIRCNN_ERR_LAYER;
 

@@ -11,6 +11,7 @@
 #include "circnn/bc_dense.h"
 #include "circnn/layers.h"
 #include "circnn/model.h"
+#include "dsp_q15.h"
 #include "model_format.h"
 
 /* Per-layer instrumentation: empty here.  The firmware runner compiles this
@@ -120,8 +121,13 @@ static const int16_t *expand_weight8(const uint8_t *from, uint32_t count, int16_
     for (; i + 4u <= count; i += 4u) {
         uint32_t u, lo, hi;
         memcpy(&u, from + i, 4);
-        lo = ((u << 8) & 0x0000FF00u) | ((u << 16) & 0xFF000000u);
-        hi = ((u >> 8) & 0x0000FF00u) | (u & 0xFF000000u);
+        /* bytes 0 and 2 to the high bytes of their halfwords (bytes 1 and 3
+         * are there), then the halfwords paired: PKHBT and PKHTB with the
+         * DSP extension, where the widening takes 10 instructions for 4
+         * weights instead of 15 */
+        const uint32_t even = (u << 8) & 0xFF00FF00u, odd = u & 0xFF00FF00u;
+        lo = circnn_pair((int32_t)even, (int32_t)odd);
+        hi = circnn_pair_tops(even, odd);
         memcpy(to + i, &lo, 4);
         memcpy(to + i + 2u, &hi, 4);
     }

@@ -102,6 +102,8 @@ static void test_simd_intrinsics(void)
         uint32_t a = circnn_pair(v[0], v[1]), b = circnn_pair(v[2], v[3]);
         int32_t al = v[0], ah = v[1], bl = v[2], bh = v[3];
         CHECK(lane(a, 0) == al && lane(a, 1) == ah, "pair %d %d", al, ah);
+        uint32_t tops = circnn_pair_tops(a, b);   /* PKHTB: the top lanes of a and b */
+        CHECK(lane(tops, 0) == ah && lane(tops, 1) == bh, "pair_tops %d %d", ah, bh);
         uint32_t got[8] = {circnn_sadd16(a, b), circnn_ssub16(a, b), circnn_sasx(a, b), circnn_ssax(a, b),
                            circnn_shadd16(a, b), circnn_shsub16(a, b), circnn_shasx(a, b), circnn_shsax(a, b)};
         int32_t want[8][2] = {{wrap16(al + bl), wrap16(ah + bh)}, {wrap16(al - bl), wrap16(ah - bh)},
