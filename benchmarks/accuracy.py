@@ -16,7 +16,7 @@ share one sweep.  --table prints the markdown table from the file.
     python benchmarks/accuracy.py --arch ds_cnn --blocks 16 --epochs 10 --seeds 0
     python benchmarks/accuracy.py --table
 
-    # 8-bit spectra (quantize(x, weight_bits=8)) of a run already in the file, from
+    # 8-bit weights (quantize(x, weight_bits=8)) of a run already in the file, from
     # its trained weights (a circnn.train checkpoint of that run: its float accuracy
     # must be the row's, to the last image): adds q15_w8, weight_bytes_w8, blob_bytes_w8,
     # and q15_w16, the 16-bit q15 accuracy measured beside it (the row's q15 may be
@@ -125,7 +125,7 @@ def quantized_accuracy(q, x_test, y_test):
 
 
 def weight8_fields(model, calibration, x_test, y_test):
-    """The q15 accuracy (C engine) with 8-bit spectra, its weight and blob bytes."""
+    """The q15 accuracy (C engine) with 8-bit weights, its weight and blob bytes."""
     q = model.quantize(calibration, weight_bits=8)
     return {"q15_w8": quantized_accuracy(q, x_test, y_test),
             "weight_bytes_w8": sum(op.weight.size * op.weight_bits // 8 for op in q.ops if op.weight is not None),
@@ -220,7 +220,7 @@ def main():
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="print the table of the results file and stop")
     p.add_argument("--weight8-from", metavar="CHECKPOINT", default=None,
-                   help="add the 8-bit-spectra accuracy to the (one) run named by the other options, "
+                   help="add the 8-bit-weights accuracy to the (one) run named by the other options, "
                         "from the checkpoint of its trained weights")
     args = p.parse_args()
     if args.table:
@@ -233,7 +233,7 @@ def main():
                 key = (arch_label(arch, args), blocks, seed, args.epochs, args.limit, recipe(args))
                 if args.weight8_from:
                     row = add_weight8(args.results, key, arch, blocks, seed, args, data, args.weight8_from)
-                    print(f"{arch} k={blocks} seed {seed}: q15 {100 * row['q15_w16']:.2f} %, 8-bit spectra "
+                    print(f"{arch} k={blocks} seed {seed}: q15 {100 * row['q15_w16']:.2f} %, 8-bit weights "
                           f"{100 * row['q15_w8']:.2f} %, weight bytes {row['weight_bytes_q15']} -> "
                           f"{row['weight_bytes_w8']}, blob {row['blob_bytes']} -> {row['blob_bytes_w8']}")
                     return
