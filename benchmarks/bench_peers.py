@@ -70,18 +70,18 @@ MODELS = {
     "cnn-pool": lambda seed: presets.compact_cnn(8, seed=seed),      # conv 64-32 on 7x7, pool, FC 288-10
     "cnn-sq4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64, 64), head=4),
     "cnn-sq8": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=8),
-    # block-circulant FC 3136-10 on the 7x7 map (8-bit spectra, WEIGHT_BITS); k = 4 links the general FFT
+    # block-circulant FC 3136-10 on the 7x7 map (8-bit weights, WEIGHT_BITS); k = 4 and 8 are written out
     "cnn-fc4": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head="fc", head_block_size=4),
     "cnn-fc8": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head="fc", head_block_size=8),
     "cnn-fc8-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head="fc", head_block_size=8),
     "cnn-fc8-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=8),
     "cnn-fc4-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=4),
-    "cnn-sq11": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=11),   # 8-bit spectra
-    "cnn-sq9-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=9),    # 8-bit spectra
+    "cnn-sq11": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=11),   # 8-bit weights
+    "cnn-sq9-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=9),    # 8-bit weights
     "cnn-sq16-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=16),
 }
 
-# Networks whose circnn side stores its block-circulant spectra in 8 bits
+# Networks whose circnn side stores its weights in 8 bits
 # (model.quantize(x, weight_bits=8)); the others in q15.
 WEIGHT_BITS = {"cnn-fc4": 8, "cnn-fc4-48": 8, "cnn-fc8": 8, "cnn-fc8-96": 8, "cnn-fc8-48": 8, "cnn-sq11": 8, "cnn-sq9-96": 8, "cnn-sq16-96": 8}
 
@@ -361,7 +361,7 @@ def circnn_side(model, calibration, x_test, y_test, folder, weight_bits=16):
     """circnn's q15 model: accuracy through the C engine, firmware on QEMU."""
     q = model.quantize(calibration, weight_bits=weight_bits)
     out = circnn.Engine(q).run_raw(q.quantize_input(x_test)).reshape(len(x_test), -1)
-    row = dict(engine="circnn q15" + (", 8-bit spectra" if weight_bits == 8 else ""), weight_bits=weight_bits,
+    row = dict(engine="circnn q15" + (", 8-bit weights" if weight_bits == 8 else ""), weight_bits=weight_bits,
                accuracy=float(np.mean(np.argmax(out, 1) == y_test)), weight_bytes=len(q.blob),
                layers=[op.name + ("+relu" if op.relu else "") for op in q.ops], targets={})
     for target in TARGETS:
