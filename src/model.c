@@ -211,7 +211,7 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
         model->output_shape[i] = (uint16_t)rd16(b + 30 + 2 * i);
     }
     uint32_t es = dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
-    uint32_t largest_act = 0, largest_scratch = 0;
+    uint32_t largest_act[2] = {0, 0}, largest_scratch = 0;   /* [l % 2]: buffer A, B */
     for (uint32_t l = 0; l < layers; l++) {
         entry_t e;
         read_entry(b + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
@@ -221,7 +221,7 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
         if (s != CIRCNN_OK) return s;
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
         uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */
-        if (l + 1 < layers && act_bytes > largest_act) largest_act = act_bytes;
+        if (l + 1 < layers && act_bytes > largest_act[l % 2u]) largest_act[l % 2u] = act_bytes;
         size_t scratch = layer_scratch_all(&e, dtype);
         if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
         if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
@@ -229,9 +229,14 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
     for (int i = 0; i < 3; i++)
         if (shape[i] != model->output_shape[i]) return CIRCNN_ERR_CHAIN;
 
-    model->buffer_count = layers > 2u ? 2u : layers - 1u;
-    model->buffer_bytes = align16(largest_act);
-    model->scratch_offset = model->buffer_count * model->buffer_bytes;
+    /* Each act is at most 2^26 bytes, so the buffers' offsets fit 32 bits. */
+    uint32_t a = align16(largest_act[0]), bb = align16(largest_act[1]);
+    if (version < ARENA_BY_PARITY_VERSION) {   /* both as large as the largest */
+        a = bb = a > bb ? a : bb;
+        if (layers <= 2u) bb = 0;
+    }
+    model->b_offset = a;
+    model->scratch_offset = a + bb;
     uint64_t need = (uint64_t)model->scratch_offset + align16(largest_scratch);
     if (need > 0xFFFFFFFFu) return CIRCNN_ERR_SHAPE;
     model->arena_bytes = (uint32_t)need;

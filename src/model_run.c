@@ -224,7 +224,7 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
     for (uint32_t l = 0; l < m->layer_count; l++) {
         entry_t e;
         read_entry(m->blob + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
-        void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u) * m->buffer_bytes;
+        void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u ? m->b_offset : 0u);
         CIRCNN_LAYER_BEGIN(l);
 #if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
         if (m->dtype == CIRCNN_DTYPE_F32)

@@ -190,6 +190,17 @@ def ds_model(seed=0, k=4):
     ], input_shape=(11, 12, 1))
 
 
+def small_model(depthwise, seed=0):
+    """(6, 6, 1) -> conv2d + ReLU to 8 channels (depthwise: then a depthwise
+    conv2d + ReLU) -> flatten -> dense: buffers A and B both hold 288 values,
+    so the arena is the same under every format version's layout and the
+    blob's version is that of its layer types alone."""
+    rng = np.random.default_rng(seed)
+    dw = [L.DepthwiseConv2d(8, 3, padding="same", seed=rng), L.ReLU()] if depthwise else []
+    return circnn.Model([L.Conv2d(1, 8, 3, padding="same", seed=rng), L.ReLU(), *dw, L.Flatten(),
+                         L.Dense(288, 10, seed=rng)], input_shape=(6, 6, 1))
+
+
 def test_export_folds_batchnorm_fuses_relu_and_runs_bit_exact(rng):
     model = ds_model()
     x = rng.uniform(0, 1, (48,) + model.input_shape)
@@ -198,7 +209,8 @@ def test_export_folds_batchnorm_fuses_relu_and_runs_bit_exact(rng):
     assert names == ["conv2d+relu", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu",
                      "avgpool2d", "dense"]
     assert q.ops[1].weight.shape == (3, 3, 8) and q.ops[3].weight.shape == (3, 2, 16)
-    assert q.version == 2 and q.blob[4:6] == b"\x02\x00"
+    # depthwise: format 2; buffers A (11x12x8) and B (6x6x8) of different sizes: the arena of format 5
+    assert q.version == B.ARENA_VERSION and q.blob[4:6] == struct.pack("<H", B.ARENA_VERSION)
     xq = q.quantize_input(x)
     sim = q.simulate_raw(xq)
     assert np.array_equal(sim, circnn.Engine(q).run_raw(xq))          # simulator == C, to the bit
@@ -216,12 +228,12 @@ def test_save_load_round_trip_and_cli_info(tmp_path, rng, capsys):
     path = tmp_path / "ds.circ"
     q.save(path)
     back = circnn.load(str(path))
-    assert back.blob == q.blob and back.version == 2
+    assert back.blob == q.blob and back.version == B.ARENA_VERSION
     x = rng.uniform(0, 1, (8,) + model.input_shape)
     assert np.array_equal(circnn.Engine(back).run(x), q.simulate(x))
     assert cli.main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "format 2" in out
+    assert f"format {B.ARENA_VERSION}" in out
     row = next(line for line in out.splitlines() if "depthwise_conv2d+relu" in line and "6x6x8" in line)
     assert row.split()[-3:] == ["80", "80", str(72 * 2 + 8 * 4)]   # params and dense eq. (72 weights, 8 biases), bytes
 
@@ -240,26 +252,27 @@ def _init(blob):
 
 
 def test_format_versions(rng):
-    """Models without the new layer stay version 1 (older runtimes read them, byte for byte);
-    a depthwise layer makes the blob version 2; a version-1 blob with it is refused."""
-    from model_zoo import cnn, images
-    old = cnn(seed=1)
-    q1 = old.quantize(images(old, 8))
+    """Models without the new layer (and whose arena is the same under every
+    layout) stay version 1 (older runtimes read them, byte for byte); a
+    depthwise layer makes the blob version 2; a version-1 blob with it is refused."""
+    old = small_model(False)
+    q1 = old.quantize(rng.uniform(0, 1, (8,) + old.input_shape))
     assert q1.version == 1 and q1.blob[4:6] == b"\x01\x00"
     assert _init(q1.blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
     assert B.FORMAT_VERSION == lib.CIRCNN_FORMAT_VERSION == 1              # the oldest read
-    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 4   # 3, 4: 8-bit weights
+    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 5   # 3, 4: 8-bit weights, 5: arena
     assert B.DEPTHWISE_CONV2D == lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
-    model = ds_model()
+    model = small_model(True)
     q2 = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))
+    assert q2.version == 2 and q2.blob[4:6] == b"\x02\x00"
     assert _init(q2.blob) == lib.CIRCNN_ERR_ARENA                    # valid, asks for its arena
     downgraded = _with_version(q2.blob, 1)
     assert _init(downgraded) == lib.CIRCNN_ERR_LAYER
     with pytest.raises(B.ModelFormatError, match="unknown type 11 in a version 1 model"):
         circnn.ExportedModel(downgraded)
-    for bad in (0, 5):
+    for bad in (0, B.FORMAT_VERSION_NEWEST + 1):
         assert _init(_with_version(q2.blob, bad)) == lib.CIRCNN_ERR_VERSION
-        with pytest.raises(B.ModelFormatError, match="reads versions 1 to 4"):
+        with pytest.raises(B.ModelFormatError, match=f"reads versions 1 to {B.FORMAT_VERSION_NEWEST}"):
             circnn.ExportedModel(_with_version(q2.blob, bad))
 
 
@@ -284,7 +297,7 @@ def test_blob_validation_of_the_depthwise_entry(rng):
 def test_version_2_header_compiles_and_refuses_an_older_runtime(tmp_path, rng):
     import os
     import subprocess
-    model = ds_model()
+    model = small_model(True)
     q = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))
     q.write_header(tmp_path / "ds.h", name="ds")
     text = (tmp_path / "ds.h").read_text()

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import circnn
+from circnn import blob as B
+from circnn import layers as L
 from model_zoo import cnn, images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -141,7 +143,9 @@ def test_header_is_deterministic_and_carries_its_facts(tmp_path):
     text = open(a).read()
     assert text == open(b).read()
     assert "Do not edit" in text and q.hash in text
-    assert "#error" in text and "CIRCNN_FORMAT_VERSION != 1" in text
+    # the little CNN's buffers A and B differ in size: format 5's arena layout
+    assert q.version == B.ARENA_VERSION
+    assert "#error" in text and f"CIRCNN_FORMAT_VERSION_NEWEST < {q.version} ||" in text
     assert f"#define FMNIST_ARENA_BYTES {q.arena_bytes}u" in text
     assert "bc_conv2d" in text and "aligned(16)" in text
     body = text[text.index("fmnist_blob[FMNIST_BLOB_BYTES]"):]
@@ -149,11 +153,23 @@ def test_header_is_deterministic_and_carries_its_facts(tmp_path):
     assert values == q.blob
 
 
-def test_header_refuses_a_version_mismatch(tmp_path):
-    q = cnn().to_f32()
+@pytest.mark.parametrize("two_layers", [True, False])
+def test_header_refuses_a_version_mismatch(tmp_path, two_layers):
+    """A version-1 model (two layers: one intermediate tensor, the same arena
+    under every layout) checks CIRCNN_FORMAT_VERSION == 1; the little CNN
+    (format 5) checks the range.  A header edited to want another version
+    does not compile."""
+    if two_layers:
+        q = circnn.Model([L.Flatten(), L.Dense(16, 4, seed=1)], input_shape=(4, 4, 1)).to_f32()
+        want, other = "CIRCNN_FORMAT_VERSION != 1", "CIRCNN_FORMAT_VERSION != 2"
+    else:
+        q = cnn().to_f32()
+        want = f"CIRCNN_FORMAT_VERSION_NEWEST < {B.ARENA_VERSION} ||"
+        other = f"CIRCNN_FORMAT_VERSION_NEWEST < {B.FORMAT_VERSION_NEWEST + 1} ||"
     q.write_header(tmp_path / "net.h", name="net")
-    text = (tmp_path / "net.h").read_text().replace("CIRCNN_FORMAT_VERSION != 1", "CIRCNN_FORMAT_VERSION != 2")
-    (tmp_path / "net.h").write_text(text)
+    text = (tmp_path / "net.h").read_text()
+    assert want in text
+    (tmp_path / "net.h").write_text(text.replace(want, other))
     (tmp_path / "use.c").write_text('#include "net.h"\nint main(void) { return net_blob[0]; }\n')
     r = subprocess.run([os.environ.get("CC", "cc"), *FLAGS, "-I", circnn.get_include(), "-I", str(tmp_path),
                         "-c", str(tmp_path / "use.c"), "-o", str(tmp_path / "use.o")], capture_output=True, text=True)

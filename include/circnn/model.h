@@ -26,12 +26,15 @@
  * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
  * weights" (bit 2) for BC_DENSE and BC_CONV2D and nothing else; version 4
  * allows it on DENSE, CONV2D and DEPTHWISE_CONV2D too, and nothing else.
+ * Version 5 changed the arena layout (see Arena: each buffer sized by the
+ * tensors it holds), and so the header's arena figure, and nothing else.
  * This runtime reads versions CIRCNN_FORMAT_VERSION (the oldest, 1: what
  * the firmware headers of version-1 models check) to
- * CIRCNN_FORMAT_VERSION_NEWEST (4); the exporter writes the oldest version
+ * CIRCNN_FORMAT_VERSION_NEWEST (5); the exporter writes the oldest version
  * that holds the model, so a model without a depthwise layer or 8-bit
- * weights is the same bytes as before and older runtimes read it (8-bit
- * weights in circulant layers only: version 3).
+ * weights, whose arena is the same under both layouts, is the same bytes as
+ * before and older runtimes read it (8-bit weights in circulant layers
+ * only: version 3).
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -43,7 +46,8 @@
  *  17  u8     reserved, 0
  *  18  u16    layer count, 1 .. CIRCNN_MAX_LAYERS
  *  20  u32    arena bytes the model needs (the exporter's figure; init
- *             recomputes it and refuses a blob that disagrees)
+ *             recomputes it by the layout of the blob's version, see
+ *             Arena, and refuses a blob that disagrees)
  *  24  u16[3] input shape (height, width, channels)
  *  30  u16[3] output shape
  *  36  i8     input frac:  q15 input value  = x * 2^-frac (0 for f32)
@@ -97,11 +101,22 @@
  * for its input, kernel, stride and padding; bias and scale hold one value
  * per output channel; BC_DENSE has no scale (BC_CONV2D on a 1x1 image does).
  *
- * Arena: intermediate tensors alternate between two buffers A and B (as
- * many as needed: none for one layer, one for two), each as large as the
- * largest intermediate tensor rounded up to 16 bytes, followed by the
- * largest scratch any layer needs, rounded up to 16 bytes (a layer with
- * 8-bit weights: 2 * weight count rounded up to 16, plus its kernel's).
+ * Arena: layer l of L writes its output to buffer A when l is even, to
+ * buffer B when l is odd, and the last layer (l = L - 1) to the caller's
+ * output; layer l reads the output of layer l - 1 (the caller's input for
+ * l = 0).  From version 5 on, each buffer is as large as the largest
+ * tensor it holds, rounded up to 16 bytes:
+ *   A = align16(max bytes of the outputs of the layers l < L - 1, l even)
+ *   B = align16(max bytes of the outputs of the layers l < L - 1, l odd)
+ *   (no B with one intermediate tensor, L = 2; neither with one layer),
+ * at arena offsets 0 and A, followed at A + B by the largest scratch any
+ * layer needs, rounded up to 16 bytes (a layer with 8-bit weights: 2 *
+ * weight count rounded up to 16, plus its kernel's); arena bytes =
+ * A + B + align16(scratch).  Versions 1 to 4 (what circnn wrote before)
+ * size both buffers by the largest intermediate tensor (A = B = align16(max
+ * over all l < L - 1), B still absent for L <= 2); the runtime keeps that
+ * layout and figure for them, so an old firmware header's arena macro
+ * still fits its blob exactly.
  *
  * Limits: what circnn_model_init enforces, and why no size, count, offset
  * or index computed from a blob it accepts can wrap.
@@ -109,7 +124,7 @@
  *    holds at most CIRCNN_MAX_ELEMENTS (2^24) elements.  The product of the
  *    three 16-bit sizes is formed in 64 bits (< 2^48) and compared with the
  *    limit before any other use, so element counts, byte counts (<= 2^26),
- *    the two activation buffers (<= 2^27 bytes) and every element index a
+ *    buffers A and B (<= 2^27 bytes together) and every element index a
  *    layer forms ((y * w + x) * c + channel < 2^24) fit 32 bits.
  *  - Window layers: input height, width and channels at most
  *    CIRCNN_MAX_DIM (4096, circnn/window.h); kernel and stride at most 255
@@ -159,7 +174,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 4
+#define CIRCNN_FORMAT_VERSION_NEWEST 5
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64
@@ -198,9 +213,11 @@ typedef struct circnn_model {
     uint16_t output_shape[3];
     int32_t input_frac;       /* q15 scales, see the header layout */
     int32_t output_frac;
-    uint32_t buffer_bytes;    /* arena layout: buffers A and B ... */
-    uint32_t buffer_count;
-    uint32_t scratch_offset;  /* ... then the scratch */
+    /* Arena layout (see Arena above): buffer A (outputs of even layers) at
+     * offset 0, buffer B (outputs of odd layers) at b_offset, the scratch
+     * at scratch_offset; arena_bytes - scratch_offset is the scratch. */
+    uint32_t b_offset;
+    uint32_t scratch_offset;
 } circnn_model_t;
 
 /*

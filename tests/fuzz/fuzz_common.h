@@ -281,17 +281,22 @@ static uint32_t fz_relayout(uint8_t *b, uint32_t total, uint32_t cap, uint32_t *
     return pos;
 }
 
+/* The format version from which buffers A and B are sized apart. */
+#define FZ_ARENA_VERSION 5u
+
 /* The arena a blob's layers need, from the layout circnn/model.h states
- * (64 bits; the scratch sizes from the layers' own functions, asked only
- * for block sizes those accept). */
+ * for the blob's format version (64 bits; the scratch sizes from the
+ * layers' own functions, asked only for block sizes those accept):
+ * act[0] / act[1], the largest output of the even / odd layers before the
+ * last (buffers A and B). */
 static uint64_t fz_arena(const uint8_t *b)
 {
     const uint32_t layers = fz_rd16(b + 18), es = b[16] == CIRCNN_DTYPE_F32 ? 4u : 2u;
-    uint64_t act = 0, scratch = 0;
+    uint64_t act[2] = {0, 0}, scratch = 0;
     for (uint32_t l = 0; l < layers; l++) {
         const uint8_t *e = fz_entry((uint8_t *)(uintptr_t)b, l);
         const uint32_t t = e[E_TYPE], k = fz_rd16(e + E_K);
-        if (l + 1 < layers && fz_count(e + E_OUT) * es > act) act = fz_count(e + E_OUT) * es;
+        if (l + 1 < layers && fz_count(e + E_OUT) * es > act[l % 2u]) act[l % 2u] = fz_count(e + E_OUT) * es;
         size_t bytes = 0;   /* the kernel's scratch: none for the dense kinds */
         if (fz_circulant(t) && circnn_fft_check(k) != CIRCNN_OK) continue;
         if (t == CIRCNN_LAYER_BC_DENSE) {
@@ -318,8 +323,23 @@ static uint64_t fz_arena(const uint8_t *b)
         const uint64_t all = (e[E_FLAGS] & 4u) && bytes <= 0xFFFF0000u ? ((2u * fz_weight_count(e) + 15u) & ~(uint64_t)15u) + bytes : bytes;
         if (all > scratch) scratch = all;
     }
-    const uint64_t buffers = layers > 2u ? 2u : (layers ? layers - 1u : 0u);
-    return buffers * ((act + 15u) & ~(uint64_t)15u) + ((scratch + 15u) & ~(uint64_t)15u);
+    const uint64_t a = (act[0] + 15u) & ~(uint64_t)15u, bb = (act[1] + 15u) & ~(uint64_t)15u;
+    /* format versions 1 to 4: both buffers as large as the largest tensor */
+    const uint64_t buffers = fz_rd16(b + 4) >= FZ_ARENA_VERSION ? a + bb : (layers > 2u ? 2u : 1u) * (a > bb ? a : bb);
+    return buffers + ((scratch + 15u) & ~(uint64_t)15u);
+}
+
+/* Whether the arena layouts of format 5 and of the versions before differ
+ * (the exporter then writes version 5). */
+static int fz_parity_arena_differs(uint8_t *b)
+{
+    const uint32_t layers = fz_rd16(b + 18), es = b[16] == CIRCNN_DTYPE_F32 ? 4u : 2u;
+    uint64_t act[2] = {0, 0};
+    for (uint32_t l = 0; l + 1 < layers; l++) {
+        const uint64_t bytes = (fz_count(fz_entry(b, l) + E_OUT) * es + 15u) & ~(uint64_t)15u;
+        if (bytes > act[l % 2u]) act[l % 2u] = bytes;
+    }
+    return layers > 2u && act[0] != act[1];
 }
 
 static void fz_seal(uint8_t *b, uint32_t total)
@@ -387,6 +407,7 @@ static size_t fuzz_mutate(uint8_t *b, size_t size, size_t cap, uint32_t seed)
             if ((e[E_FLAGS] & 4u) && version < (fz_circulant(e[E_TYPE]) ? 3u : 4u))
                 version = fz_circulant(e[E_TYPE]) ? 3u : 4u;
         }
+        if (fz_parity_arena_differs(b)) version = FZ_ARENA_VERSION;
         fz_wr16(b + 4, version);
     }
     if (fz_below(&s, 8) != 0) {

@@ -1,9 +1,9 @@
 """The arena the runtime needs for a list of ops: the rule of circnn/model.h
-(up to two buffers of the largest intermediate tensor, then the largest
-scratch any layer needs, each rounded up to 16 bytes), with the layers'
+(buffer A as large as the largest output of the even layers before the
+last, buffer B the same for the odd ones, then the largest scratch any
+layer needs, each rounded up to 16 bytes; format versions 1 to 4: both
+buffers as large as the largest intermediate tensor), with the layers'
 scratch sizes from the C library."""
-import numpy as np
-
 from .._native import ffi, lib
 from ..nn.window import window_geometry
 from . import blob as B
@@ -38,10 +38,7 @@ def _window(op):
 
 
 def arena_bytes(ops, dtype):
-    """The arena the runtime needs (the rule of circnn/model.h)."""
-    es = 4 if dtype == "f32" else 2
-    a16 = lambda n: -(-n // 16) * 16   # noqa: E731
-    inter = [int(np.prod(op.out_shape)) * es for op in ops[:-1]]
-    buffers = min(len(ops) - 1, 2)
+    """The arena the runtime needs (the rule of circnn/model.h, format
+    version 5 on): buffers A and B (blob.buffer_bytes), then the scratch."""
     scratch = max(_scratch_bytes(op, dtype) for op in ops)
-    return buffers * a16(max(inter, default=0)) + a16(scratch)
+    return sum(B.buffer_bytes(ops, dtype)) + -(-scratch // 16) * 16

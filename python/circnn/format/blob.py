@@ -11,7 +11,7 @@ from .._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
 FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
-FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (4)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (5)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -43,6 +43,7 @@ FLAG_WEIGHT8 = 4        # a q15 layer stores its weights as int8, w16 = w8 * 256
 #: the format version from which each layer type with weights may set FLAG_WEIGHT8
 WEIGHT8_VERSIONS = {BC_DENSE: 3, BC_CONV2D: 3, DENSE: 4, CONV2D: 4, DEPTHWISE_CONV2D: 4}
 WEIGHT8_VERSION = min(WEIGHT8_VERSIONS.values())   # the format version that introduced FLAG_WEIGHT8
+ARENA_VERSION = 5       # the format version whose arena sizes buffers A and B apart (circnn/model.h)
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
@@ -114,12 +115,24 @@ def _align(n):
     return -(-n // SECTION_ALIGN) * SECTION_ALIGN
 
 
-def version_of(ops):
+def buffer_bytes(ops, dtype):
+    """Bytes of the arena's buffers A and B (0: absent; circnn/model.h,
+    format 5 on): the largest output of the layers l < last with l even,
+    and with l odd, rounded up to 16 (circnn.format.arena adds the scratch)."""
+    es = 4 if dtype == "f32" else 2
+    inter = [int(np.prod(op.out_shape)) * es for op in ops[:-1]]
+    return tuple(-(-max(part, default=0) // 16) * 16 for part in (inter[0::2], inter[1::2]))
+
+
+def version_of(ops, dtype):
     """The oldest format version that holds these ops (so a model without the
-    newer layer types stays readable by older runtimes, byte for byte)."""
+    newer layer types stays readable by older runtimes, byte for byte):
+    ARENA_VERSION when the arena layout of circnn/model.h's version 5
+    (buffers A and B sized apart) differs from the older one's."""
+    a, b = buffer_bytes(ops, dtype)
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
-               + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS],
-               default=1)
+               + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS]
+               + ([ARENA_VERSION] if a != b and b != 0 else []), default=1)
 
 
 def weight8(op):
@@ -173,7 +186,7 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
          + [(f"output shape[{d}]", "H", v) for d, v in enumerate(output_shape)]
          + [("input scale exponent (input_frac)", "b", input_frac),
             ("output scale exponent (output_frac)", "b", output_frac)])
-    body = _HEADER.pack(MAGIC, version_of(ops), HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
+    body = _HEADER.pack(MAGIC, version_of(ops, dtype), HEADER_BYTES, total, 0, DTYPES[dtype], 0, len(ops),
                         arena_bytes, *input_shape, *output_shape, input_frac, output_frac)
     blob = bytearray(body + b"".join(entries) + sections)
     struct.pack_into("<I", blob, 12, zlib.crc32(blob[16:]))
