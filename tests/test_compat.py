@@ -1,7 +1,8 @@
 """The files of an earlier circnn (tests/compat: format version 1,
 version 2, which added the depthwise convolution, version 3, whose q15
-block-circulant layers may store 8-bit spectra, and version 4, whose q15
-layers with weights may all store 8-bit weights): the runtime and the
+block-circulant layers may store 8-bit spectra, version 4, whose q15
+layers with weights may all store 8-bit weights, and version 5, whose
+arena sizes buffers A and B apart): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -18,8 +19,8 @@ import circnn
 from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
-MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4")
-VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4}
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4", "q15_v5", "f32_v5")
+VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -93,3 +94,16 @@ def test_another_format_version_is_refused():
         assert status == lib.CIRCNN_ERR_VERSION
         with pytest.raises(circnn.ModelFormatError, match="version"):
             circnn.ExportedModel(bytes(data))
+
+
+@pytest.mark.parametrize("dtype", ["q15", "f32"])
+def test_version_5_files_are_the_version_2_networks_in_a_smaller_arena(dtype):
+    """q15_v5 / f32_v5 hold the networks of q15_v2 / f32_v2, written after
+    format 5 sized buffers A and B apart: the same layers and outputs, and
+    an arena smaller by B's old size less its new one (from the shapes)."""
+    old, new = (circnn.load(os.path.join(COMPAT, f"{dtype}_{v}.circ")) for v in ("v2", "v5"))
+    assert [(op.type, op.out_shape) for op in old.ops] == [(op.type, op.out_shape) for op in new.ops]
+    assert read(f"{dtype}_v2_output.bin") == read(f"{dtype}_v5_output.bin")
+    es = 4 if dtype == "f32" else 2
+    sizes = [-(-int(np.prod(op.out_shape)) * es // 16) * 16 for op in new.ops[:-1]]
+    assert old.arena_bytes - new.arena_bytes == max(sizes) - max(sizes[1::2]) > 0

@@ -1,8 +1,10 @@
 /*
  * test_compat_c.c - the firmware headers of an earlier circnn (tests/compat,
- * format versions 1 to 4) still compile against the runtime, hold the bytes of
+ * format versions 1 to 5) still compile against the runtime, hold the bytes of
  * their .circ files, and give exactly the outputs recorded when they were
- * written (tests/compat/make_compat.py).  Argument: the tests/compat folder.
+ * written (tests/compat/make_compat.py), in an arena of exactly the size
+ * their header states (heap: the sanitizer build sees any access past it),
+ * and one byte less is refused.  Argument: the tests/compat folder.
  */
 #include "circnn/circnn.h"
 #include "c_test_util.h"
@@ -15,6 +17,8 @@
 #include "q15_v2.h"
 #include "q15_v3.h"
 #include "q15_v4.h"
+#include "f32_v5.h"
+#include "q15_v5.h"
 
 static const char *folder;
 
@@ -61,8 +65,12 @@ static void check_model(const compat_t *c)
     free(circ);
 
     circnn_model_t m;
-    void *arena = malloc(c->arena_bytes + 8u);   /* malloc: aligned for any type, 8 bytes at least */
-    circnn_status_t s = circnn_model_init(&m, c->blob, c->blob_bytes, arena, c->arena_bytes);
+    /* exactly the bytes asked for; malloc: aligned for any type, 8 bytes at least */
+    void *arena = malloc(c->arena_bytes ? c->arena_bytes : 1u);
+    circnn_status_t s = c->arena_bytes ? circnn_model_init(&m, c->blob, c->blob_bytes, arena, c->arena_bytes - 1u)
+                                       : CIRCNN_ERR_ARENA;
+    CHECK(s == CIRCNN_ERR_ARENA, "%s: an arena one byte short: %s", c->name, circnn_status_string(s));
+    s = circnn_model_init(&m, c->blob, c->blob_bytes, arena, c->arena_bytes);
     CHECK(s == CIRCNN_OK, "%s: refused with %s", c->name, circnn_status_string(s));
     if (s != CIRCNN_OK) {
         free(arena);
@@ -109,7 +117,8 @@ int main(int argc, char **argv)
     folder = argv[1];
     const compat_t models[] = {COMPAT(q15, Q15), COMPAT(q15_argmax, Q15_ARGMAX), COMPAT(f32, F32),
                                COMPAT(f32_argmax, F32_ARGMAX), COMPAT(q15_v2, Q15_V2), COMPAT(f32_v2, F32_V2),
-                               COMPAT(q15_v3, Q15_V3), COMPAT(q15_v4, Q15_V4)};
+                               COMPAT(q15_v3, Q15_V3), COMPAT(q15_v4, Q15_V4), COMPAT(q15_v5, Q15_V5),
+                               COMPAT(f32_v5, F32_V5)};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(&models[i]);
     return test_summary("test_compat_c");
 }

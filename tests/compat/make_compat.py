@@ -5,8 +5,10 @@ The files are what an old release wrote and what a user may still hold: a
 layer kind of format version 1 (q15, q15_argmax, f32, f32_argmax) and of
 version 2, which added the depthwise convolution (q15_v2, f32_v2), a q15
 model of version 3, whose block-circulant layers store 8-bit spectra
-(q15_v3), and the same model of version 4, where every layer with weights
-stores them in 8 bits (q15_v4; f32 models have no 8-bit weights), the inputs (the runtime's own numbers: int16
+(q15_v3), the same model of version 4, where every layer with weights
+stores them in 8 bits (q15_v4; f32 models have no 8-bit weights), q15 and
+f32 models of version 5, whose arena sizes buffers A and B apart (q15_v5,
+f32_v5: the version-2 networks, whose A and B differ), the inputs (the runtime's own numbers: int16
 for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
 and test_compat_c.c check that the runtime still reads them and gives
 exactly those outputs.  Do not regenerate them to make a test pass: a change
@@ -17,6 +19,7 @@ then checked against the files, not written):
 
     python tests/compat/make_compat.py tests/compat            # every file (format 1 and 2: done)
     python tests/compat/make_compat.py tests/compat q15_v4     # only these models (format 3: done)
+    python tests/compat/make_compat.py tests/compat q15_v5 f32_v5
 """
 import os
 import sys
@@ -68,10 +71,14 @@ def main(out, only=()):
         # q15_v3 was this model with weight_bits=8 when that stored only the
         # block-circulant layers' spectra in 8 bits: written by the circnn of
         # format 3, which this one cannot write again (it writes q15_v4).
+        # q15_v4: written by the circnn of format 4; this one writes it as
+        # format 5 (its buffers A and B differ).
         "q15_v4": network([], depthwise=True).quantize(calibration, weight_bits=8),
+        "q15_v5": network([], depthwise=True).quantize(calibration),
+        "f32_v5": network([L.Softmax()], depthwise=True).to_f32(),
     }
     inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
-    for name in ("q15_argmax", "q15_v2", "q15_v4"):
+    for name in ("q15_argmax", "q15_v2", "q15_v4", "q15_v5"):
         assert np.array_equal(inputs["q15"], models[name].quantize_input(x))
     for name, model in models.items():
         if only and name not in only:
