@@ -76,8 +76,8 @@ MODELS = {
     "cnn-fc8-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head="fc", head_block_size=8),
     "cnn-fc8-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=8),
     "cnn-fc4-48": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 48, 64), head="fc", head_block_size=4),
-    "cnn-sq11": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=11),   # 8-bit weights
-    "cnn-sq9-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=9),    # 8-bit weights
+    "cnn-sq11": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 64), head=11),
+    "cnn-sq9-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=9),
     "cnn-sq16-96": lambda seed: presets.compact_cnn(8, seed=seed, channels=(16, 32, 96), head=16),
     # k = 4 on the 7x7 conv: twice its weights, where a conv is cheapest (49 pixels)
     "cnn-sq11-84": lambda seed: presets.compact_cnn((8, 4), seed=seed, channels=(16, 32, 64), head=11),
@@ -88,16 +88,17 @@ MODELS = {
 
 # Networks whose circnn side stores its weights in 8 bits
 # (model.quantize(x, weight_bits=8)); the others in q15.
-WEIGHT_BITS = {"cnn-fc4": 8, "cnn-fc4-48": 8, "cnn-fc8": 8, "cnn-fc8-96": 8, "cnn-fc8-48": 8, "cnn-sq11": 8, "cnn-sq9-96": 8, "cnn-sq16-96": 8, "cnn-sq11-84": 8}
+WEIGHT_BITS = {name: 8 for name in ("cnn-fc4", "cnn-fc4-48", "cnn-fc8", "cnn-fc8-96", "cnn-fc8-48", "cnn-sq11",
+                                    "cnn-sq9-96", "cnn-sq16-96", "cnn-sq11-84")}
 
 # The published figures (--publish): the demo quotes them, the package ships them.
 PUBLISHED = os.path.join(HERE, "peers.json")
 
 # The training recipes (circnn.train.fit); one run trains every network with
 # the same one.  "short": the budget the published table was measured with.
-# "long": circnn.torch's recipe for issue 11's 91.78 % (AdamW, warm-up and
-# cosine, label smoothing, 2-pixel shifts and mirror images) in numpy, so
-# that a longer, regularised budget lifts both engines' networks alike.
+# "long": modelled on the circnn.torch recipe of issue 11's 91.78 % (AdamW,
+# warm-up and cosine, label smoothing, 2-pixel shifts and mirror images), in
+# numpy, so that a longer, regularised budget lifts both engines' networks alike.
 RECIPES = {
     "short": dict(epochs=10, batch_size=128, lr=1e-3, schedule="cosine", seed=0),
     "long": dict(epochs=30, batch_size=128, lr=2e-3, schedule="cosine", seed=0, warmup=1, weight_decay=1e-2,
