@@ -13,11 +13,16 @@
  *    taps, and every output is C plus one dual multiply-accumulate per pair
  *    of taps (SMLALD with the DSP extension; two int32 products summed
  *    exactly and added to the int64 elsewhere);
- *  - more input channels, with the DSP extension: the window of each output
- *    pixel found once, then two output channels and two input channels a
- *    step (the input pair one word, each channel's weight pair packed from
- *    two words; SMLALD) in one out-of-line function per pair of outputs.
+ *  - more input channels, with the DSP extension and OHWI weights: the
+ *    window of each output pixel found once, then two output channels at a
+ *    time, each window row one run of values contiguous in the input and
+ *    in both channels' weights, two values a word (SMLALD), in one
+ *    out-of-line function per pair of outputs;
+ *  - the same with HWIO weights: two output channels and two input channels
+ *    a step, each channel's weight pair packed from two words.
  */
+#include <string.h>
+
 #include "circnn/layers.h"
 #include "conv2d_q15.h"
 #include "dsp_q15.h"
@@ -36,12 +41,29 @@
 #define ONE_CHUNK 8u   /* small stacks (the micro:bit's is 2 KB) */
 #endif
 
+/* Element strides of the weights along taps, input and output channels. */
+typedef struct {
+    size_t tap, in, out;
+} weight_strides_t;
+
+static weight_strides_t weight_strides(const circnn_conv2d_q15_t *layer)
+{
+    const circnn_window_t *g = &layer->g;
+    weight_strides_t st;
+    if (layer->ohwi)
+        st.tap = g->in_c, st.in = 1, st.out = (size_t)g->kernel_h * g->kernel_w * g->in_c;
+    else
+        st.tap = (size_t)g->in_c * g->out_c, st.in = g->out_c, st.out = 1;
+    return st;
+}
+
 void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c;
     const uint32_t out_h = g->out_h, out_w = g->out_w, out_c = g->out_c;
     const uint32_t kw = g->kernel_w, stride = g->stride;
+    const weight_strides_t st = weight_strides(layer);
     int64_t acc[REF_CHUNK];
     for (uint32_t oy = 0; oy < out_h; oy++) {
         uint32_t a0, a1;
@@ -58,10 +80,10 @@ void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t
                     for (uint32_t b = b0; b < b1; b++) {
                         const uint32_t ix = ox * stride + b - g->pad_left;
                         const int16_t *xp = x + ((size_t)iy * in_w + ix) * in_c;
-                        const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c0;
-                        for (uint32_t ci = 0; ci < in_c; ci++, wp += out_c) {
+                        const int16_t *wp = layer->weight + ((size_t)a * kw + b) * st.tap + c0 * st.out;
+                        for (uint32_t ci = 0; ci < in_c; ci++, wp += st.in) {
                             const int32_t xv = xp[ci];
-                            for (uint32_t j = 0; j < cn; j++) acc[j] += (int32_t)wp[j] * xv;
+                            for (uint32_t j = 0; j < cn; j++) acc[j] += (int32_t)wp[j * st.out] * xv;
                         }
                     }
                 }
@@ -210,17 +232,18 @@ static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t out_c = g->out_c, taps = (uint32_t)g->kernel_h * g->kernel_w;
+    const weight_strides_t st = weight_strides(layer);
     void (*outputs)(const uint32_t *, const uint32_t *, int16_t *, uint32_t, uint32_t, int32_t) =
         layer->relu ? pixel_outputs_1 : pixel_outputs_0;
     uint32_t rec[ONE_CHUNK * (ONE_MAX_PAIRS + 3)], xp[ONE_MAX_PAIRS];
     uint32_t *rj = rec;
     for (uint32_t j = 0; j < cn; j++, rj += np + 3) {
-        const int16_t *w = layer->weight + c0 + j;
+        const int16_t *w = layer->weight + (c0 + j) * st.out;
         const uint64_t start = (uint64_t)circnn_requant_offset(layer->bias ? layer->bias[c0 + j] : 0, s);
         rj[0] = (uint32_t)start, rj[1] = (uint32_t)(start >> 32);
         for (uint32_t r = 0; r < np; r++) {
             const uint32_t t = 2 * r;
-            rj[2 + r] = circnn_pair(w[(size_t)t * out_c], t + 1 < taps ? w[(size_t)(t + 1) * out_c] : 0);
+            rj[2 + r] = circnn_pair(w[t * st.tap], t + 1 < taps ? w[(t + 1) * st.tap] : 0);
         }
         rj[2 + np] = (uint32_t)(32 - s);   /* s < 32 (circnn_conv2d_q15) */
     }
@@ -322,8 +345,164 @@ static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint3
     return acc;
 }
 
-/* The kernel for several input channels: the window of each output pixel
- * once, then two output channels at a time.  One instance (the shift's
+/* Windows of at most WINDOW_MAX values (taps times input channels; 3 x 3
+ * by 64 channels) are gathered into a stack buffer of 1,152 bytes, larger
+ * ones read row by row from the input. */
+#define WINDOW_MAX 576u
+
+/* acc[0] and acc[1] plus the dot products of n values x with channel c's
+ * weights w and channel c + 1's (w_next after them): eight values a step,
+ * four words of x against four words of each channel (SMLALD), then four,
+ * two and one. */
+CIRCNN_ALWAYS_INLINE void two_dots(const int16_t *x, const int16_t *w, size_t w_next, uint32_t n, int64_t *acc)
+{
+    int64_t acc0 = acc[0], acc1 = acc[1];
+    const int16_t *const xe = x + (n & ~7u), *v = w + w_next;
+#if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
+    /* ARMv7E-M: the same steps with post-indexed loads, 22 instructions
+     * for 16 products (GCC's 25 add each pointer once a step). */
+    if (x != xe) {
+        uint32_t a0l = (uint32_t)acc0, a0h = (uint32_t)((uint64_t)acc0 >> 32);
+        uint32_t a1l = (uint32_t)acc1, a1h = (uint32_t)((uint64_t)acc1 >> 32), xv, wa, wb;
+#define TWO_DOTS_STEP                                                                                       \
+        "ldr     %[xv], [%[x]], #4\n\t"                                                                      \
+        "ldr     %[wa], [%[w]], #4\n\t"                                                                      \
+        "ldr     %[wb], [%[v]], #4\n\t"                                                                      \
+        "smlald  %[a0l], %[a0h], %[xv], %[wa]\n\t"                                                           \
+        "smlald  %[a1l], %[a1h], %[xv], %[wb]\n\t"
+        __asm__ volatile("1:\n\t" TWO_DOTS_STEP TWO_DOTS_STEP TWO_DOTS_STEP TWO_DOTS_STEP
+                         "cmp     %[x], %[xe]\n\t"
+                         "bne     1b\n\t"
+                         : [a0l] "+r"(a0l), [a0h] "+r"(a0h), [a1l] "+r"(a1l), [a1h] "+r"(a1h), [xv] "=&r"(xv),
+                           [wa] "=&r"(wa), [wb] "=&r"(wb), [x] "+r"(x), [w] "+r"(w), [v] "+r"(v)
+                         : [xe] "r"(xe)
+                         : "cc", "memory");
+#undef TWO_DOTS_STEP
+        acc0 = (int64_t)(((uint64_t)a0h << 32) | a0l), acc1 = (int64_t)(((uint64_t)a1h << 32) | a1l);
+    }
+#else
+    for (; x != xe; x += 8, w += 8, v += 8) {
+        const uint32_t x0 = circnn_load_pair(x), x1 = circnn_load_pair(x + 2);
+        acc0 = circnn_smlald(x0, circnn_load_pair(w), acc0);
+        acc1 = circnn_smlald(x0, circnn_load_pair(v), acc1);
+        acc0 = circnn_smlald(x1, circnn_load_pair(w + 2), acc0);
+        acc1 = circnn_smlald(x1, circnn_load_pair(v + 2), acc1);
+        const uint32_t x2 = circnn_load_pair(x + 4), x3 = circnn_load_pair(x + 6);
+        acc0 = circnn_smlald(x2, circnn_load_pair(w + 4), acc0);
+        acc1 = circnn_smlald(x2, circnn_load_pair(v + 4), acc1);
+        acc0 = circnn_smlald(x3, circnn_load_pair(w + 6), acc0);
+        acc1 = circnn_smlald(x3, circnn_load_pair(v + 6), acc1);
+    }
+#endif
+    for (uint32_t r = (n & 7u) / 2u; r; r--, x += 2, w += 2, v += 2) {
+        const uint32_t x0 = circnn_load_pair(x);
+        acc0 = circnn_smlald(x0, circnn_load_pair(w), acc0);
+        acc1 = circnn_smlald(x0, circnn_load_pair(v), acc1);
+    }
+    if (n & 1u) {
+        acc0 += (int64_t)((int32_t)*x * *w);
+        acc1 += (int64_t)((int32_t)*x * *v);
+    }
+    acc[0] = acc0, acc[1] = acc1;
+}
+
+/* n values copied from `from` (or zeros, from NULL) to `to`, two a word:
+ * the C library's memcpy and memset of small-size builds (newlib-nano)
+ * copy byte by byte. */
+static void put_values(int16_t *to, const int16_t *from, size_t n)
+{
+    size_t i = 0;
+    for (; i + 2u <= n; i += 2u) {
+        const uint32_t v = from ? circnn_load_pair(from + i) : 0u;
+        memcpy(to + i, &v, sizeof v);
+    }
+    if (i < n) to[i] = from ? from[i] : (int16_t)0;
+}
+
+/* Output channels c0 .. c0 + cn of one pixel, OHWI weights (w channel
+ * c0's at the window's first tap), each pair (an odd last one with itself
+ * as the second) started at its bias term (start[]) and summed over rows
+ * window rows of run values each (x_row apart in x, w_row apart in the
+ * weights), then the shifted output stage. */
+static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, size_t x_row, const int16_t *w,
+                                size_t w_row, uint32_t rows, uint32_t run, uint32_t cn, const int64_t *start,
+                                int32_t s, int16_t *y)
+{
+    const size_t per_channel = (size_t)layer->g.kernel_h * layer->g.kernel_w * layer->g.in_c;
+    const int high = s >= 32, relu = layer->relu != 0;
+    for (uint32_t c = 0; c < cn; c += 2, w += 2 * per_channel) {
+        const uint32_t pair = cn - c > 1u;
+        int64_t acc[2] = {start[c], pair ? start[c + 1] : 0};
+        const int16_t *xr = x, *wr = w;
+        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row)
+            two_dots(xr, wr, pair ? per_channel : 0, run, acc);
+        y[c] = finish(acc[0], s, high, relu);
+        if (pair) y[c + 1] = finish(acc[1], s, high, relu);
+        if (!pair) break;   /* w would pass the weights' end */
+    }
+}
+
+/* Output channels c0 .. c0 + cn, several input channels, OHWI weights: per
+ * output pixel its window once, as one run of taps * in_c values (zeros outside the
+ * input, which add nothing; up to WINDOW_MAX) or as its rows inside the
+ * input, then pixel_ohwi. */
+static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s, uint32_t c0,
+                          uint32_t cn, const int64_t *start)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t in_c = g->in_c, kh = g->kernel_h, kw = g->kernel_w, out_c = g->out_c;
+    const size_t x_row = (size_t)g->in_w * in_c, w_row = (size_t)kw * in_c, window = kh * w_row;
+    const int16_t *const weight = layer->weight + c0 * window;
+    uint32_t buffer[WINDOW_MAX / 2u];
+    int16_t *const gathered = (int16_t *)(void *)buffer;
+    int16_t *yp = y + c0;
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        uint32_t a0, a1;
+        circnn_window_taps(oy, g->stride, g->pad_top, kh, g->in_h, &a0, &a1);
+        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
+            uint32_t b0, b1;
+            circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
+            const int inside = a0 < a1 && b0 < b1;   /* else no tap: the input offset below is not formed */
+            const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
+            const int16_t *xp = inside ? x + ((size_t)iy * g->in_w + ix) * in_c : x;
+            if (window <= WINDOW_MAX) {
+                /* rows a0 .. a1, columns b0 .. b1 of the input; zeros elsewhere */
+                const size_t before = (size_t)b0 * in_c, run = inside ? (size_t)(b1 - b0) * in_c : 0;
+                int16_t *row = gathered;
+                for (uint32_t a = 0; a < kh; a++, row += w_row) {
+                    if (a < a0 || a >= a1 || !inside) {
+                        put_values(row, NULL, w_row);
+                        continue;
+                    }
+                    put_values(row, NULL, before);
+                    put_values(row + before, xp + (a - a0) * x_row, run);
+                    put_values(row + before + run, NULL, w_row - before - run);
+                }
+                pixel_ohwi(layer, gathered, 0, weight, 0, 1, (uint32_t)window, cn, start, s, yp);
+            } else {
+                pixel_ohwi(layer, xp, x_row, weight + ((size_t)a0 * kw + b0) * in_c, w_row, inside ? a1 - a0 : 0,
+                           inside ? (b1 - b0) * in_c : 0, cn, start, s, yp);
+            }
+        }
+    }
+}
+
+/* The kernel for several input channels and OHWI weights: up to
+ * CHANNELS_MAX output channels at a time, their bias terms computed once. */
+#define CHANNELS_MAX 64u
+static void many_channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
+{
+    const uint32_t out_c = layer->g.out_c;
+    int64_t start[CHANNELS_MAX];
+    for (uint32_t c0 = 0; c0 < out_c; c0 += CHANNELS_MAX) {
+        const uint32_t cn = out_c - c0 < CHANNELS_MAX ? out_c - c0 : CHANNELS_MAX;
+        for (uint32_t j = 0; j < cn; j++) start[j] = circnn_requant_offset(layer->bias ? layer->bias[c0 + j] : 0, s);
+        channels_ohwi(layer, x, y, s, c0, cn, start);
+    }
+}
+
+/* The kernel for several input channels and HWIO weights: the window of
+ * each output pixel once, then two output channels at a time.  One instance (the shift's
  * range and the ReLU are decided per output; the sums dominate). */
 static void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
 {
@@ -374,7 +553,10 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
     }
 #if CIRCNN_DSP
     if (s != 0 && g->in_c > 1) {
-        many_channels(layer, x, y, s);
+        if (layer->ohwi)
+            many_channels_ohwi(layer, x, y, s);
+        else
+            many_channels(layer, x, y, s);
         return;
     }
 #endif

@@ -84,6 +84,8 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     const int circulant = e->type == CIRCNN_LAYER_BC_DENSE || e->type == CIRCNN_LAYER_BC_CONV2D;
     if (dtype == CIRCNN_DTYPE_Q15 && has_weights(e->type) && version >= (circulant ? 3u : 4u))
         allowed_flags |= FLAG_WEIGHT8;
+    if (dtype == CIRCNN_DTYPE_Q15 && e->type == CIRCNN_LAYER_CONV2D && version >= OHWI_VERSION)
+        allowed_flags |= FLAG_OHWI;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;

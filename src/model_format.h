@@ -13,6 +13,8 @@
 #define FLAG_RELU 1u
 #define FLAG_SAME 2u
 #define FLAG_WEIGHT8 4u          /* q15 weights as int8, w16 = w8 * 256 (circulant: format 3, others: 4) */
+#define FLAG_OHWI 8u             /* q15 conv2d weights (out_c, kh, kw, in_c), not HWIO: format 6 */
+#define OHWI_VERSION 6u
 #define ARENA_BY_PARITY_VERSION 5u  /* from this format on, buffers A and B are sized apart (circnn/model.h) */
 
 typedef struct entry {

@@ -57,7 +57,7 @@ int main(void)
             }
             circnn_bc_conv2d_q15(&layer, cv_data + cv_x[v], y, scratch);
         } else {
-            circnn_conv2d_q15_t layer = {g, cv_relu[v], cv_data + cv_w[v], cv_e[v], bias};
+            circnn_conv2d_q15_t layer = {g, cv_relu[v], cv_data + cv_w[v], cv_e[v], bias, cv_ohwi[v]};
             circnn_conv2d_q15(&layer, cv_data + cv_x[v], y);
         }
         int intact = 1;

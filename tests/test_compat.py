@@ -1,8 +1,9 @@
 """The files of an earlier circnn (tests/compat: format version 1,
 version 2, which added the depthwise convolution, version 3, whose q15
 block-circulant layers may store 8-bit spectra, version 4, whose q15
-layers with weights may all store 8-bit weights, and version 5, whose
-arena sizes buffers A and B apart): the runtime and the
+layers with weights may all store 8-bit weights, version 5, whose
+arena sizes buffers A and B apart, and version 6, whose q15 conv2d of
+several input channels stores its weights OHWI): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -19,8 +20,9 @@ import circnn
 from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
-MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4", "q15_v5", "f32_v5")
-VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5}
+MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4", "q15_v5", "f32_v5",
+          "q15_v6")
+VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5, "q15_v6": 6}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -107,3 +109,53 @@ def test_version_5_files_are_the_version_2_networks_in_a_smaller_arena(dtype):
     es = 4 if dtype == "f32" else 2
     sizes = [-(-int(np.prod(op.out_shape)) * es // 16) * 16 for op in new.ops[:-1]]
     assert old.arena_bytes - new.arena_bytes == max(sizes) - max(sizes[1::2]) > 0
+
+
+def test_version_6_file_is_the_version_5_network_with_ohwi_conv2d_weights():
+    """q15_v6 holds q15_v5's network, written after format 6 stored the
+    weights of a q15 conv2d of several input channels OHWI: the same layers,
+    weights (read back as HWIO), arena and outputs; its first conv2d (two
+    input channels) carries FLAG_OHWI and its section is the HWIO weights
+    transposed, and q15_v5's does not."""
+    old, new = (circnn.load(os.path.join(COMPAT, f"q15_{v}.circ")) for v in ("v5", "v6"))
+    assert (old.version, new.version) == (5, 6) and old.arena_bytes == new.arena_bytes
+    for a, b in zip(old.ops, new.ops):
+        assert (a.type, a.out_shape) == (b.type, b.out_shape)
+        assert (a.weight is None and b.weight is None) or np.array_equal(a.weight, b.weight)
+    assert read("q15_v5_output.bin") == read("q15_v6_output.bin")
+    conv = new.ops[0]
+    assert conv.type == circnn.blob.CONV2D and conv.in_shape[2] == 2
+    for model, ohwi in ((old, False), (new, True)):
+        entry = struct.unpack_from("<BBH 3H3H BBBb ii IIIIII", model.blob, circnn.blob.HEADER_BYTES)
+        assert bool(entry[1] & circnn.blob.FLAG_OHWI) == ohwi
+        stored = np.frombuffer(model.blob, "<i2", conv.weight.size, entry[15])
+        hwio = conv.weight.reshape(conv.kernel + (2, conv.out_shape[2]))
+        assert np.array_equal(stored, (hwio.transpose(3, 0, 1, 2) if ohwi else hwio).ravel())
+
+
+def _with_flags(blob, layer, flags, version=None):
+    data = bytearray(blob)
+    data[circnn.blob.HEADER_BYTES + circnn.blob.ENTRY_BYTES * layer + 1] = flags
+    if version is not None:
+        struct.pack_into("<H", data, 4, version)
+    struct.pack_into("<I", data, 12, zlib.crc32(bytes(data[16:])))
+    return bytes(data)
+
+
+def test_ohwi_flag_only_on_q15_conv2d_from_version_6():
+    """FLAG_OHWI elsewhere is refused by both readers: in a version-5 blob,
+    on a layer of another kind, in an f32 model."""
+    B = circnn.blob
+    q6, f5 = (read(f"{name}.circ") for name in ("q15_v6", "f32_v5"))
+    flags = q6[B.HEADER_BYTES + 1]
+    assert flags & B.FLAG_OHWI
+    dense = len(circnn.load(os.path.join(COMPAT, "q15_v6.circ")).ops) - 1      # the dense head
+    bad = {"a version 5 blob": _with_flags(q6, 0, flags, version=5),
+           "a dense layer": _with_flags(q6, dense, q6[B.HEADER_BYTES + B.ENTRY_BYTES * dense + 1] | B.FLAG_OHWI),
+           "an f32 conv2d": _with_flags(f5, 0, f5[B.HEADER_BYTES + 1] | B.FLAG_OHWI, version=6)}
+    for what, blob in bad.items():
+        model = ffi.new("circnn_model_t *")
+        buf = ffi.from_buffer(bytearray(blob))
+        assert lib.circnn_model_init(model, buf, len(blob), ffi.NULL, 0) == lib.CIRCNN_ERR_LAYER, what
+        with pytest.raises(circnn.ModelFormatError, match="OHWI"):
+            circnn.ExportedModel(blob)

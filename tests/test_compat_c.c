@@ -19,6 +19,7 @@
 #include "q15_v4.h"
 #include "f32_v5.h"
 #include "q15_v5.h"
+#include "q15_v6.h"
 
 static const char *folder;
 
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
     const compat_t models[] = {COMPAT(q15, Q15), COMPAT(q15_argmax, Q15_ARGMAX), COMPAT(f32, F32),
                                COMPAT(f32_argmax, F32_ARGMAX), COMPAT(q15_v2, Q15_V2), COMPAT(f32_v2, F32_V2),
                                COMPAT(q15_v3, Q15_V3), COMPAT(q15_v4, Q15_V4), COMPAT(q15_v5, Q15_V5),
-                               COMPAT(f32_v5, F32_V5)};
+                               COMPAT(f32_v5, F32_V5), COMPAT(q15_v6, Q15_V6)};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(&models[i]);
     return test_summary("test_compat_c");
 }

@@ -9,7 +9,9 @@
  * CIRCNN_DSP_EMULATE (the DSP-extension kernels, as on a Cortex-M4/M7/M33,
  * on the exact C emulations of the instructions) under other names; the
  * library's own build is the portable one.  Both are compared with the
- * reference on random layers: 1 to 5 and 16 input channels, 1 to 19 output
+ * reference on random layers, with HWIO weights and with the same weights
+ * OHWI (the reference's OHWI reading included): 1 to 5, 7, 16 and 33 input
+ * channels (odd ones: runs that end in a single value), 1 to 19 output
  * channels (not multiples of four too), kernels from 1x1 to 5x5 (and 1x7,
  * 4x4, 6x3: more than 16 taps), stride 1 to 3, 'same' and 'valid' padding,
  * weight exponents from -50 to 2 (the shifted form and the reference's
@@ -102,10 +104,11 @@ static void one_layer(rng_t *r, uint32_t in_c, uint32_t out_c, uint32_t kh, uint
     const size_t ny = (size_t)g.out_h * g.out_w * out_c;
     int16_t *w = (int16_t *)malloc(nw * sizeof *w), *x = (int16_t *)malloc(nx * sizeof *x);
     int32_t *bias = (int32_t *)malloc(out_c * sizeof *bias);
-    guarded_t gy[3];
-    int16_t *y[3];
-    for (int i = 0; i < 3; i++) y[i] = (int16_t *)guarded_alloc(&gy[i], ny * sizeof(int16_t));
-    if (!w || !x || !bias) {
+    int16_t *w_ohwi = (int16_t *)malloc(nw * sizeof *w_ohwi);
+    guarded_t gy[6];
+    int16_t *y[6];
+    for (int i = 0; i < 6; i++) y[i] = (int16_t *)guarded_alloc(&gy[i], ny * sizeof(int16_t));
+    if (!w || !x || !bias || !w_ohwi) {
         printf("out of memory\n");
         exit(2);
     }
@@ -115,28 +118,39 @@ static void one_layer(rng_t *r, uint32_t in_c, uint32_t out_c, uint32_t kh, uint
         uint32_t u = rng_next(r);
         bias[c] = bias_kind == 2 ? ((u & 1u) ? INT32_MAX : INT32_MIN) : (int32_t)u >> (u % 24u);
     }
-    circnn_conv2d_q15_t layer = {g, (uint32_t)relu, w, e, bias_kind ? bias : NULL};
+    /* The same weights OHWI: w_ohwi[c][tap][ci] = w[tap][ci][c]. */
+    const size_t taps = (size_t)kh * kw;
+    for (size_t t = 0; t < taps; t++)
+        for (uint32_t ci = 0; ci < in_c; ci++)
+            for (uint32_t c = 0; c < out_c; c++)
+                w_ohwi[((size_t)c * taps + t) * in_c + ci] = w[(t * in_c + ci) * out_c + c];
+    circnn_conv2d_q15_t layer = {g, (uint32_t)relu, w, e, bias_kind ? bias : NULL, 0};
+    circnn_conv2d_q15_t layer_ohwi = {g, (uint32_t)relu, w_ohwi, e, bias_kind ? bias : NULL, 1};
     circnn_conv2d_q15_reference(&layer, x, y[0]);
     circnn_conv2d_q15(&layer, x, y[1]);
     dsp_conv2d_q15(&layer, x, y[2]);
-    size_t bad1 = 0, bad2 = 0;
-    for (size_t i = 0; i < ny; i++) bad1 += y[1][i] != y[0][i], bad2 += y[2][i] != y[0][i];
-    CHECK(bad1 == 0, "conv2d q15 portable %ux%ux%u -> %u, %ux%u s%u pad%u e=%d kind %d bias %d relu %d: %zu of %zu differ",
-          g.in_h, g.in_w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu, bad1, ny);
-    CHECK(bad2 == 0, "conv2d q15 DSP %ux%ux%u -> %u, %ux%u s%u pad%u e=%d kind %d bias %d relu %d: %zu of %zu differ",
-          g.in_h, g.in_w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu, bad2, ny);
-    for (int i = 0; i < 3; i++) {
+    circnn_conv2d_q15_reference(&layer_ohwi, x, y[3]);
+    circnn_conv2d_q15(&layer_ohwi, x, y[4]);
+    dsp_conv2d_q15(&layer_ohwi, x, y[5]);
+    static const char *const names[6] = {"", "portable", "DSP", "OHWI reference", "OHWI portable", "OHWI DSP"};
+    for (int v = 1; v < 6; v++) {
+        size_t bad = 0;
+        for (size_t i = 0; i < ny; i++) bad += y[v][i] != y[0][i];
+        CHECK(bad == 0, "conv2d q15 %s %ux%ux%u -> %u, %ux%u s%u pad%u e=%d kind %d bias %d relu %d: %zu of %zu differ",
+              names[v], g.in_h, g.in_w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu, bad, ny);
+    }
+    for (int i = 0; i < 6; i++) {
         CHECK(guarded_intact(&gy[i]), "conv2d q15 variant %d wrote outside y", i);
         guarded_free(&gy[i]);
     }
-    free(w), free(x), free(bias);
+    free(w), free(w_ohwi), free(x), free(bias);
 }
 
 static void test_conv2d(void)
 {
     rng_t r = rng_seed(2026);
     const uint32_t kernels[][2] = {{1, 1}, {3, 3}, {2, 2}, {3, 1}, {1, 3}, {5, 3}, {4, 4}, {5, 5}, {1, 7}, {6, 3}, {2, 3}};
-    const uint32_t channels[] = {1, 1, 2, 3, 5, 16};
+    const uint32_t channels[] = {1, 1, 2, 3, 5, 7, 16, 33};
     for (int rep = 0; rep < 6; rep++)
         for (size_t kk = 0; kk < sizeof kernels / sizeof kernels[0]; kk++)
             for (size_t cc = 0; cc < sizeof channels / sizeof channels[0]; cc++) {

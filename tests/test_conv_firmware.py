@@ -7,7 +7,9 @@ circnn.fixed_layers / circnn.fixed_conv.  Dense conv2d: one input channel
 with 3 x 3 kernels (the ARMv7E-M assembly on M4F, M7 and M33), 5 x 5 and
 2 x 2 (the C loop), more than 16 taps (the reference), stride 2, 'valid'
 padding, several input channels with output channels not a multiple of
-four (the DSP kernel and its tail), exponents in both ranges of the shifted
+four (the DSP kernel and its tail), each with its weights HWIO and OHWI
+(the struct's ohwi: the OHWI kernel, with odd input channel counts and an
+odd last output channel), exponents in both ranges of the shifted
 output stage and outside it, the int32 extremes of the bias, all -32768
 weights and inputs (the largest sums), ReLU or not.  Block-circulant
 conv2d: k = 2 .. 64 (the assembly's k = 4, 8, 16 with one and two blocks a
@@ -52,9 +54,15 @@ def dense_cases(r):
             (7, 6, 3, 5, 3, 3, 2, "same", -16, "full", "small", True),          # several channels + tail
             (6, 6, 16, 8, 3, 3, 1, "same", -19, "min", "extreme", False),
             (5, 6, 5, 7, 1, 1, 1, "valid", -33, "full", "small", True),
-            (6, 5, 2, 4, 3, 3, 1, "same", 2, "quiet", "small", False)]          # u > 15: the reference
+            (6, 5, 2, 4, 3, 3, 1, "same", 2, "quiet", "small", False),          # u > 15: the reference
+            # OHWI weights only (model blobs store conv2d of several input channels so): odd input channels
+            # (runs ending in one value), an odd last output channel, 1x1 runs of 4n + 2
+            (7, 7, 33, 5, 3, 3, 1, "same", -21, "full", "small", True),
+            (6, 7, 16, 9, 3, 3, 2, "valid", -19, "min", "extreme", False),
+            (7, 7, 30, 6, 1, 1, 1, "valid", -18, "full", "small", True)]
+    ohwi_only = 3
     out = []
-    for h, w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu in spec:
+    for i, (h, w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu) in enumerate(spec):
         g = window_geometry(h, w, kh, kw, stride, padding)
         weight = draw(r, (kh, kw, in_c, out_c), kind)
         x = draw(r, (h, w, in_c), kind)
@@ -65,8 +73,12 @@ def dense_cases(r):
             bias = np.where(np.arange(out_c) % 2, 2 ** 31 - 1, -2 ** 31).astype(np.int32)
         y = fixed_layers.conv2d_q15(weight, e, x[None], stride, g.pad_top, g.pad_left, g.out_h, g.out_w,
                                     bias, relu)[0]
-        out.append(dict(k=0, g=(h, w, in_c, g.out_h, g.out_w, out_c, kh, kw, stride, g.pad_top, g.pad_left),
-                        e=e, relu=relu, bias=bias, scale=None, scale_exp=0, w=weight, x=x, y=y))
+        case = dict(k=0, g=(h, w, in_c, g.out_h, g.out_w, out_c, kh, kw, stride, g.pad_top, g.pad_left),
+                    e=e, relu=relu, bias=bias, scale=None, scale_exp=0, w=weight, x=x, y=y, ohwi=False)
+        if i < len(spec) - ohwi_only:
+            out.append(case)
+        if in_c > 1:   # the same layer with its weights OHWI (the struct's ohwi set)
+            out.append(dict(case, ohwi=True))
     return out
 
 
@@ -108,8 +120,8 @@ def write_header(path, cases):
                    scale_at=len(data))
         if c["scale"] is not None:
             data += list(c["scale"])
-        row["w"] = len(data)
-        data += list(c["w"].ravel())
+        row["w"], row["ohwi"] = len(data), int(c.get("ohwi", False))
+        data += list((c["w"].transpose(3, 0, 1, 2) if row["ohwi"] else c["w"]).ravel())
         row["x"] = len(data)
         data += list(c["x"].ravel())
         row["y"] = len(data)
@@ -136,7 +148,8 @@ def write_header(path, cases):
                  ",".join("{" + ",".join(str(v) for v in c["g"]) + "}" for c in cases) + "};\n")
         for name, ctype in [("k", "uint32_t"), ("e", "int32_t"), ("relu", "uint8_t"), ("has_bias", "uint8_t"),
                             ("bias_at", "uint32_t"), ("has_scale", "uint8_t"), ("scale_exp", "int32_t"),
-                            ("scale_at", "uint32_t"), ("w", "uint32_t"), ("x", "uint32_t"), ("y", "uint32_t")]:
+                            ("scale_at", "uint32_t"), ("w", "uint32_t"), ("x", "uint32_t"), ("y", "uint32_t"),
+                            ("ohwi", "uint8_t")]:
             fh.write(arr(ctype, f"cv_{name}", [row[name] for row in rows]))
     return len(rows)
 

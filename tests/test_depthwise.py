@@ -260,7 +260,7 @@ def test_format_versions(rng):
     assert q1.version == 1 and q1.blob[4:6] == b"\x01\x00"
     assert _init(q1.blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
     assert B.FORMAT_VERSION == lib.CIRCNN_FORMAT_VERSION == 1              # the oldest read
-    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 5   # 3, 4: 8-bit weights, 5: arena
+    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 6   # 3, 4: 8-bit weights, 5: arena, 6: OHWI
     assert B.DEPTHWISE_CONV2D == lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
     model = small_model(True)
     q2 = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))

@@ -120,8 +120,9 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     weighted = [i for i, op in enumerate(q8.ops) if op.weight is not None]
     plain = any(q8.ops[i].type not in B.CIRCULANT for i in weighted)
     # 8-bit weights need format 3 (circulant) or 4; the arena layout of format 5 (buffers A and B sized
-    # apart) may need more
-    assert q16.version in (1, 2, B.ARENA_VERSION) and q8.version == max(4 if plain else 3, q16.version)
+    # apart) or OHWI conv2d weights (6) may need more
+    assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION)
+    assert q8.version == max(4 if plain else 3, q16.version)
     assert q16.blob == m.quantize(x, weight_bits=16).blob           # the default, byte for byte
     assert weighted and all(q8.ops[i].weight_bits == 8 for i in weighted)
     for i, op in enumerate(q8.ops):
@@ -131,7 +132,10 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
             assert flags & B.FLAG_WEIGHT8 and w_len == op.weight.size
             assert _entry(q16.blob, i)[16] == 2 * op.weight.size
             section = np.frombuffer(q8.blob, np.int8, op.weight.size, f[15])
-            assert np.array_equal(section.astype(np.int32) * 256, op.weight.ravel())
+            stored = op.weight   # in the blob's order: OHWI for a q15 conv2d of several input channels
+            if flags & B.FLAG_OHWI:
+                stored = op.weight.reshape(op.kernel + (op.in_shape[2], op.out_shape[2])).transpose(3, 0, 1, 2)
+            assert np.array_equal(section.astype(np.int32) * 256, stored.ravel())
         else:
             assert not flags & B.FLAG_WEIGHT8 and w_len == 0
     xq = q8.quantize_input(x)
@@ -159,7 +163,7 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     data = B.pack("q15", ops, ops[0].in_shape, ops[-1].out_shape, q8.input_frac, q8.output_frac,
                   arena_bytes(ops, "q15"))
     wide = circnn.ExportedModel(data, source=m)
-    assert all(op.weight_bits == 16 for op in wide.ops) and wide.version in (1, 2, B.ARENA_VERSION)
+    assert all(op.weight_bits == 16 for op in wide.ops) and wide.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION)
     np.testing.assert_array_equal(circnn.Engine(wide).run_raw(xq), got)
 
 
@@ -371,11 +375,12 @@ def test_malformed_dense_kinds_refused(kind):
     i = next(i for i, op in enumerate(q8.ops) if op.type == t)
     count = q8.ops[i].weight.size
     unweighted = [j for j, op in enumerate(q8.ops) if op.weight is None]
-    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == 4
+    ohwi = any(B.stored_ohwi(op, "q15") for op in q8.ops)   # its conv2d of several input channels: format 6
+    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == (B.OHWI_VERSION if ohwi else 4)
     layer = {
         "flag in a version 3 blob (3: circulant layers only)": _flagged(q8.blob, i, version=3),
         "flag in a version 2 blob": _flagged(q8.blob, i, version=2),
-        "flag with the 2-byte section": _flagged(q16.blob, i, version=4),
+        "flag with the 2-byte section": _flagged(q16.blob, i, version=q8.version),
         "1-byte section without the flag": _flagged(q8.blob, i, flag_on=False),
         "int8 section one byte short": _field(q8.blob, i, 32, count - 1),
         "int8 section one byte long": _field(q8.blob, i, 32, count + 1),

@@ -20,7 +20,7 @@
  * last bit is the C library's.
  *
  * ===========================================================================
- * Blob format, versions 1 to 4 (independent of the release version).
+ * Blob format, versions 1 to 6 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2
  * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
  * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
@@ -28,13 +28,16 @@
  * allows it on DENSE, CONV2D and DEPTHWISE_CONV2D too, and nothing else.
  * Version 5 changed the arena layout (see Arena: each buffer sized by the
  * tensors it holds), and so the header's arena figure, and nothing else.
- * This runtime reads versions CIRCNN_FORMAT_VERSION (the oldest, 1: what
- * the firmware headers of version-1 models check) to
- * CIRCNN_FORMAT_VERSION_NEWEST (5); the exporter writes the oldest version
- * that holds the model, so a model without a depthwise layer or 8-bit
- * weights, whose arena is the same under both layouts, is the same bytes as
- * before and older runtimes read it (8-bit weights in circulant layers
- * only: version 3).
+ * Version 6 added the layer flag "OHWI weights" (bit 3) for q15 CONV2D and
+ * nothing else.  This runtime reads versions CIRCNN_FORMAT_VERSION (the
+ * oldest, 1: what the firmware headers of version-1 models check) to
+ * CIRCNN_FORMAT_VERSION_NEWEST (6); the exporter writes the oldest version
+ * that holds the model, so a model without a depthwise layer, 8-bit
+ * weights or a q15 conv2d of more than one input channel, whose arena is
+ * the same under both layouts, is the same bytes as before and older
+ * runtimes read it (8-bit weights in circulant layers only: version 3).
+ * The exporter stores every q15 CONV2D of more than one input channel OHWI
+ * (version 6), the layout its fast kernel reads.
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -59,7 +62,8 @@
  *             layers; clear: "valid"), bit 2 8-bit weights (q15 models,
  *             layers with weights: BC_DENSE and BC_CONV2D from version 3,
  *             DENSE, CONV2D and DEPTHWISE_CONV2D from version 4; see
- *             below); other bits 0
+ *             below), bit 3 OHWI weights (q15 CONV2D from version 6: the
+ *             weight section is (out_c, kh, kw, in_c)); other bits 0
  *   2  u16    block size k (circulant layers; 0 otherwise)
  *   4  u16[3] input shape (h, w, c)
  *  10  u16[3] output shape (h, w, c)
@@ -89,7 +93,8 @@
  * Layers (shapes are (h, w, c); a feature vector is (1, 1, n)):
  *   DENSE       (1,1,n) -> (1,1,m); weight m x n row-major      (layers.h)
  *   BC_DENSE    (1,1,n) -> (1,1,m); weight p*q*k packed spectra (bc_dense.h)
- *   CONV2D      window; weight (kh, kw, in_c, out_c)             (layers.h)
+ *   CONV2D      window; weight (kh, kw, in_c, out_c), or with flag bit 3
+ *               (out_c, kh, kw, in_c)                            (layers.h)
  *   DEPTHWISE_CONV2D  window, out_c == in_c; weight (kh, kw, c)  (layers.h)
  *   BC_CONV2D   window; weight (kh, kw, p, q, k) packed spectra  (bc_conv2d.h)
  *   RELU        any shape, unchanged
@@ -174,7 +179,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 5
+#define CIRCNN_FORMAT_VERSION_NEWEST 6
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64

@@ -8,7 +8,9 @@ model of version 3, whose block-circulant layers store 8-bit spectra
 (q15_v3), the same model of version 4, where every layer with weights
 stores them in 8 bits (q15_v4; f32 models have no 8-bit weights), q15 and
 f32 models of version 5, whose arena sizes buffers A and B apart (q15_v5,
-f32_v5: the version-2 networks, whose A and B differ), the inputs (the runtime's own numbers: int16
+f32_v5: the version-2 networks, whose A and B differ), the q15 model of
+version 6, whose conv2d of several input channels stores its weights OHWI
+(q15_v6: the version-2 network), the inputs (the runtime's own numbers: int16
 for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
 and test_compat_c.c check that the runtime still reads them and gives
 exactly those outputs.  Do not regenerate them to make a test pass: a change
@@ -19,7 +21,8 @@ then checked against the files, not written):
 
     python tests/compat/make_compat.py tests/compat            # every file (format 1 and 2: done)
     python tests/compat/make_compat.py tests/compat q15_v4     # only these models (format 3: done)
-    python tests/compat/make_compat.py tests/compat q15_v5 f32_v5
+    python tests/compat/make_compat.py tests/compat q15_v5 f32_v5     # (format 5: done)
+    python tests/compat/make_compat.py tests/compat q15_v6
 """
 import os
 import sys
@@ -74,11 +77,14 @@ def main(out, only=()):
         # q15_v4: written by the circnn of format 4; this one writes it as
         # format 5 (its buffers A and B differ).
         "q15_v4": network([], depthwise=True).quantize(calibration, weight_bits=8),
+        # q15_v5: written by the circnn of format 5; this one writes it as
+        # format 6 (its first conv2d has two input channels).
         "q15_v5": network([], depthwise=True).quantize(calibration),
         "f32_v5": network([L.Softmax()], depthwise=True).to_f32(),
+        "q15_v6": network([], depthwise=True).quantize(calibration),
     }
     inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
-    for name in ("q15_argmax", "q15_v2", "q15_v4", "q15_v5"):
+    for name in ("q15_argmax", "q15_v2", "q15_v4", "q15_v5", "q15_v6"):
         assert np.array_equal(inputs["q15"], models[name].quantize_input(x))
     for name, model in models.items():
         if only and name not in only:

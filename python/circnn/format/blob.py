@@ -11,7 +11,7 @@ from .._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
 FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
-FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (5)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (6)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -44,6 +44,8 @@ FLAG_WEIGHT8 = 4        # a q15 layer stores its weights as int8, w16 = w8 * 256
 WEIGHT8_VERSIONS = {BC_DENSE: 3, BC_CONV2D: 3, DENSE: 4, CONV2D: 4, DEPTHWISE_CONV2D: 4}
 WEIGHT8_VERSION = min(WEIGHT8_VERSIONS.values())   # the format version that introduced FLAG_WEIGHT8
 ARENA_VERSION = 5       # the format version whose arena sizes buffers A and B apart (circnn/model.h)
+FLAG_OHWI = 8           # a q15 conv2d stores its weights (out_c, kh, kw, in_c), not HWIO
+OHWI_VERSION = 6        # the format version that introduced FLAG_OHWI
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
@@ -88,6 +90,7 @@ class Op:
     weight_bits 8 (q15 layers with weights): the blob stores weight / 256 as
     int8 (FLAG_WEIGHT8; format 3 for bc_dense and bc_conv2d, 4 for dense,
     conv2d and depthwise_conv2d); weight holds the int16 values they mean.
+    conv2d weight is HWIO here whatever the blob's order (stored_ohwi).
     """
     type: int
     in_shape: tuple
@@ -124,15 +127,29 @@ def buffer_bytes(ops, dtype):
     return tuple(-(-max(part, default=0) // 16) * 16 for part in (inter[0::2], inter[1::2]))
 
 
+def stored_ohwi(op, dtype):
+    """Whether the blob stores op's weights OHWI (FLAG_OHWI, format 6): a q15
+    conv2d of more than one input channel, whose fast ARMv7E-M kernel reads
+    each window row's weights as one run (circnn/layers.h)."""
+    return dtype == "q15" and op.type == CONV2D and op.in_shape[2] > 1
+
+
+def _hwio_to_ohwi(op, weight):
+    kh, kw = op.kernel
+    return np.asarray(weight).reshape(kh, kw, op.in_shape[2], op.out_shape[2]).transpose(3, 0, 1, 2)
+
+
 def version_of(ops, dtype):
     """The oldest format version that holds these ops (so a model without the
     newer layer types stays readable by older runtimes, byte for byte):
     ARENA_VERSION when the arena layout of circnn/model.h's version 5
-    (buffers A and B sized apart) differs from the older one's."""
+    (buffers A and B sized apart) differs from the older one's, OHWI_VERSION
+    with a q15 conv2d of more than one input channel (stored_ohwi)."""
     a, b = buffer_bytes(ops, dtype)
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
                + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS]
-               + ([ARENA_VERSION] if a != b and b != 0 else []), default=1)
+               + ([ARENA_VERSION] if a != b and b != 0 else [])
+               + [OHWI_VERSION for op in ops if stored_ohwi(op, dtype)], default=1)
 
 
 def weight8(op):
@@ -163,11 +180,13 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
         return offset, len(data)
 
     for op in ops:
-        w_off, w_len = place(weight8(op) if op.weight_bits == 8 else op.weight)
+        weight = weight8(op) if op.weight_bits == 8 else op.weight
+        ohwi = stored_ohwi(op, dtype)
+        w_off, w_len = place(_hwio_to_ohwi(op, weight) if ohwi else weight)
         b_off, b_len = place(op.bias)
         s_off, s_len = place(op.scale)
         flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0) | \
-            (FLAG_WEIGHT8 if op.weight_bits == 8 else 0)
+            (FLAG_WEIGHT8 if op.weight_bits == 8 else 0) | (FLAG_OHWI if ohwi else 0)
         _fit(len(entries), [("block size", "H", op.block_size)]
              + [(f"input shape[{d}]", "H", v) for d, v in enumerate(op.in_shape)]
              + [(f"output shape[{d}]", "H", v) for d, v in enumerate(op.out_shape)]
@@ -243,6 +262,15 @@ def unpack(blob):
         weight = section(f[15], f[16], np.dtype("i1") if bits8 else wtype)
         if bits8 and weight is not None:
             weight = weight.astype(np.int16) * np.int16(256)   # the q15 weights they mean
+        if flags & FLAG_OHWI:
+            if name != "q15" or kind != CONV2D or version < OHWI_VERSION:
+                raise ModelFormatError(f"layer {i}: OHWI weights in a version {version} {name} {LAYER_NAMES[kind]} "
+                                       f"layer; only q15 conv2d layers have them, from format version {OHWI_VERSION}")
+            count = f[9] * f[10] * f[5] * f[8]   # kh * kw * in_c * out_c
+            if weight is None or weight.size != count:
+                raise ModelFormatError(f"layer {i}: an OHWI weight section of {0 if weight is None else weight.size} "
+                                       f"values, the layer's shape needs {count}")
+            weight = weight.reshape(f[8], f[9], f[10], f[5]).transpose(1, 2, 3, 0).ravel()   # HWIO, as Op holds it
         ops.append(Op(type=kind, in_shape=tuple(f[3:6]), out_shape=tuple(f[6:9]), relu=bool(flags & FLAG_RELU),
                       same=bool(flags & FLAG_SAME), kernel=(f[9], f[10]), stride=f[11], block_size=k,
                       out_frac=f[12], weight_exp=f[13], scale_exp=f[14], weight_bits=8 if bits8 else 16,
