@@ -59,8 +59,12 @@ def dense_cases(r):
             # (runs ending in one value), an odd last output channel, 1x1 runs of 4n + 2
             (7, 7, 33, 5, 3, 3, 1, "same", -21, "full", "small", True),
             (6, 7, 16, 9, 3, 3, 2, "valid", -19, "min", "extreme", False),
-            (7, 7, 30, 6, 1, 1, 1, "valid", -18, "full", "small", True)]
-    ohwi_only = 3
+            (7, 7, 30, 6, 1, 1, 1, "valid", -18, "full", "small", True),
+            # windows of 8n values: the assembly of whole pairs (ReLU and not, a 1x1), and s >= 32 beside it
+            (7, 7, 8, 6, 3, 3, 1, "same", -18, "full", "small", True),
+            (5, 5, 16, 5, 1, 1, 1, "valid", -16, "full", "small", False),
+            (6, 6, 8, 4, 3, 3, 1, "same", -40, "full", "extreme", True)]
+    ohwi_only = 6
     out = []
     for i, (h, w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu) in enumerate(spec):
         g = window_geometry(h, w, kh, kw, stride, padding)
