@@ -21,7 +21,10 @@
  *    terms computed once per call; on the cores, windows of 8n values in
  *    assembly, the output stage included;
  *  - the same with HWIO weights: two output channels and two input channels
- *    a step, each channel's weight pair packed from two words.
+ *    a step, each channel's weight pair packed from two words;
+ *  - more input channels, OHWI weights, without the DSP extension: the same
+ *    windows, one output channel at a time (on ARMv6-M in assembly, two
+ *    products a 64-bit addition).
  */
 #include <string.h>
 
@@ -347,10 +350,76 @@ static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint3
     return acc;
 }
 
-/* Windows of at most WINDOW_MAX values (taps times input channels; 3 x 3
- * by 64 channels) are gathered into a stack buffer of 1,152 bytes, larger
- * ones read row by row from the input. */
+/* The kernel for several input channels and HWIO weights: the window of
+ * each output pixel once, then two output channels at a time.  One instance (the shift's
+ * range and the ReLU are decided per output; the sums dominate). */
+static void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, head = out_c & ~1u;
+    const int high = s >= 32, relu = layer->relu != 0;
+    int16_t *yp = y;
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        uint32_t a0, a1;
+        circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
+        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
+            uint32_t b0, b1, rows = 0, cols = 0;
+            circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
+            const int16_t *xp = x, *wp = layer->weight;
+            if (a0 < a1 && b0 < b1) {   /* else no tap: the input offset below is not formed */
+                const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
+                rows = a1 - a0, cols = b1 - b0;
+                xp = x + ((size_t)iy * g->in_w + ix) * in_c;
+                wp = layer->weight + ((size_t)a0 * kw + b0) * in_c * out_c;
+            }
+            for (uint32_t c0 = 0; c0 < head; c0 += 2) {
+                int64_t acc[2];
+                acc[0] = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
+                acc[1] = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
+                two_sums(layer, xp, wp + c0, rows, cols, acc);
+                yp[c0] = finish(acc[0], s, high, relu);
+                yp[c0 + 1] = finish(acc[1], s, high, relu);
+            }
+            for (uint32_t c = head; c < out_c; c++) {
+                int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
+                yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
+            }
+        }
+    }
+}
+#endif
+
+/* Windows of at most WINDOW_MAX values (taps times input channels) are
+ * gathered into a stack buffer, larger ones read row by row from the
+ * input; the bias terms of CHANNELS_MAX output channels at a time sit on
+ * the stack: with the DSP extension 3 x 3 by 64 channels (1,152 bytes) and
+ * 64 (512 bytes), without it (ARMv6-M: small stacks, the micro:bit's is
+ * 2 KB) 3 x 3 by 16 (288 bytes) and 16 (128 bytes). */
+#if CIRCNN_DSP
 #define WINDOW_MAX 576u
+#define CHANNELS_MAX 64u
+#else
+#define WINDOW_MAX 144u
+#define CHANNELS_MAX 16u
+#endif
+
+/* n values copied from `from` (or zeros, from NULL) to `to`, two a word:
+ * the C library's memcpy and memset of small-size builds (newlib-nano)
+ * copy byte by byte. */
+static void put_values(int16_t *to, const int16_t *from, size_t n)
+{
+    size_t i = 0;
+#if !CIRCNN_DSP_NATIVE   /* ARMv6-M: no unaligned word loads and stores */
+    for (; i < n; i++) to[i] = from ? from[i] : (int16_t)0;
+#endif
+    for (; i + 2u <= n; i += 2u) {
+        const uint32_t v = from ? circnn_load_pair(from + i) : 0u;
+        memcpy(to + i, &v, sizeof v);
+    }
+    if (i < n) to[i] = from ? from[i] : (int16_t)0;
+}
+
+#if CIRCNN_DSP
 
 /* acc[0] and acc[1] plus the dot products of n values x with channel c's
  * weights w and channel c + 1's (w_next after them): eight values a step,
@@ -406,19 +475,6 @@ CIRCNN_ALWAYS_INLINE void two_dots(const int16_t *x, const int16_t *w, size_t w_
         acc1 += (int64_t)((int32_t)*x * *v);
     }
     acc[0] = acc0, acc[1] = acc1;
-}
-
-/* n values copied from `from` (or zeros, from NULL) to `to`, two a word:
- * the C library's memcpy and memset of small-size builds (newlib-nano)
- * copy byte by byte. */
-static void put_values(int16_t *to, const int16_t *from, size_t n)
-{
-    size_t i = 0;
-    for (; i + 2u <= n; i += 2u) {
-        const uint32_t v = from ? circnn_load_pair(from + i) : 0u;
-        memcpy(to + i, &v, sizeof v);
-    }
-    if (i < n) to[i] = from ? from[i] : (int16_t)0;
 }
 
 /* Output channels c0 .. c0 + cn of one pixel, OHWI weights (w channel
@@ -515,6 +571,68 @@ static NOINLINE void pairs_asm(pairs_t *ctx, const int16_t *w, uint32_t n, int r
 #define PAIRS_ASM 0
 #endif
 
+#else /* !CIRCNN_DSP */
+#define PAIRS_ASM 0
+
+/* acc plus the dot product of the n values x and w. */
+static int64_t one_dot(const int16_t *x, const int16_t *w, uint32_t n, int64_t acc)
+{
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__)
+    /* ARMv6-M (Cortex-M0/M0+), two values a step in eight low registers
+     * (GCC spills): the two products' negated sum fits int32 (mac_pair's
+     * bound), one 64-bit subtraction; 15 instructions for 2 products. */
+    if (n >= 2u) {
+        uint32_t lo = (uint32_t)acc, hi = (uint32_t)((uint64_t)acc >> 32), a, c, d, i = 0;
+        const uint32_t bytes = (n & ~1u) * 2u;
+        __asm__ volatile(
+            ".syntax unified\n\t"   /* GCC hands Thumb-1 inline asm divided syntax */
+            "1:\n\t"
+            "ldrsh  %[a], [%[x], %[i]]\n\t"
+            "ldrsh  %[c], [%[w], %[i]]\n\t"
+            "muls   %[a], %[c], %[a]\n\t"
+            "adds   %[i], #2\n\t"
+            "ldrsh  %[c], [%[x], %[i]]\n\t"
+            "ldrsh  %[d], [%[w], %[i]]\n\t"
+            "muls   %[c], %[d], %[c]\n\t"
+            "adds   %[i], #2\n\t"
+            "negs   %[a], %[a]\n\t"
+            "subs   %[a], %[a], %[c]\n\t"          /* -(p0 + p1) */
+            "asrs   %[d], %[a], #31\n\t"
+            "subs   %[lo], %[lo], %[a]\n\t"
+            "sbcs   %[hi], %[hi], %[d]\n\t"
+            "cmp    %[i], %[bytes]\n\t"
+            "bne    1b\n\t"
+            ".syntax divided\n\t"
+            : [lo] "+l"(lo), [hi] "+l"(hi), [a] "=&l"(a), [c] "=&l"(c), [d] "=&l"(d), [i] "+l"(i)
+            : [x] "l"(x), [w] "l"(w), [bytes] "h"(bytes)
+            : "cc", "memory");
+        acc = (int64_t)(((uint64_t)hi << 32) | lo);
+        x += n & ~1u, w += n & ~1u;
+    }
+    if (n & 1u) acc += (int64_t)((int32_t)*x * *w);
+    return acc;
+#else
+    for (uint32_t i = 0; i < n; i++) acc += (int64_t)((int32_t)x[i] * w[i]);
+    return acc;
+#endif
+}
+
+/* pixel_ohwi without the DSP extension: one output channel at a time. */
+static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, size_t x_row, const int16_t *w,
+                                size_t w_row, uint32_t rows, uint32_t run, uint32_t cn, const int64_t *start,
+                                int32_t s, int16_t *y)
+{
+    const size_t per_channel = (size_t)layer->g.kernel_h * layer->g.kernel_w * layer->g.in_c;
+    const int high = s >= 32, relu = layer->relu != 0;
+    for (uint32_t c = 0; c < cn; c++) {
+        int64_t acc = start[c];
+        const int16_t *xr = x, *wr = w + c * per_channel;
+        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row) acc = one_dot(xr, wr, run, acc);
+        y[c] = finish(acc, s, high, relu);
+    }
+}
+#endif /* CIRCNN_DSP */
+
 /* Output channels c0 .. c0 + cn, several input channels, OHWI weights: per
  * output pixel its window once, as one run of taps * in_c values (zeros outside the
  * input, which add nothing; up to WINDOW_MAX) or as its rows inside the
@@ -572,7 +690,6 @@ static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, in
 
 /* The kernel for several input channels and OHWI weights: up to
  * CHANNELS_MAX output channels at a time, their bias terms computed once. */
-#define CHANNELS_MAX 64u
 static void many_channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
 {
     const uint32_t out_c = layer->g.out_c;
@@ -583,45 +700,6 @@ static void many_channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *
         channels_ohwi(layer, x, y, s, c0, cn, start);
     }
 }
-
-/* The kernel for several input channels and HWIO weights: the window of
- * each output pixel once, then two output channels at a time.  One instance (the shift's
- * range and the ReLU are decided per output; the sums dominate). */
-static void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
-{
-    const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, head = out_c & ~1u;
-    const int high = s >= 32, relu = layer->relu != 0;
-    int16_t *yp = y;
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        uint32_t a0, a1;
-        circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
-        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
-            uint32_t b0, b1, rows = 0, cols = 0;
-            circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
-            const int16_t *xp = x, *wp = layer->weight;
-            if (a0 < a1 && b0 < b1) {   /* else no tap: the input offset below is not formed */
-                const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
-                rows = a1 - a0, cols = b1 - b0;
-                xp = x + ((size_t)iy * g->in_w + ix) * in_c;
-                wp = layer->weight + ((size_t)a0 * kw + b0) * in_c * out_c;
-            }
-            for (uint32_t c0 = 0; c0 < head; c0 += 2) {
-                int64_t acc[2];
-                acc[0] = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
-                acc[1] = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
-                two_sums(layer, xp, wp + c0, rows, cols, acc);
-                yp[c0] = finish(acc[0], s, high, relu);
-                yp[c0 + 1] = finish(acc[1], s, high, relu);
-            }
-            for (uint32_t c = head; c < out_c; c++) {
-                int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
-                yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
-            }
-        }
-    }
-}
-#endif
 
 void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
 {
@@ -634,12 +712,13 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
         one_channel(layer, x, y, s);
         return;
     }
+    if (s != 0 && g->in_c > 1 && layer->ohwi) {
+        many_channels_ohwi(layer, x, y, s);
+        return;
+    }
 #if CIRCNN_DSP
     if (s != 0 && g->in_c > 1) {
-        if (layer->ohwi)
-            many_channels_ohwi(layer, x, y, s);
-        else
-            many_channels(layer, x, y, s);
+        many_channels(layer, x, y, s);
         return;
     }
 #endif
