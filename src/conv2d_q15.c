@@ -20,11 +20,13 @@
  *    run with the channel's weights, two values a word (SMLALD); the bias
  *    terms computed once per call; on the cores, windows of 8n values in
  *    assembly, the output stage included;
- *  - the same with HWIO weights: two output channels and two input channels
- *    a step, each channel's weight pair packed from two words;
  *  - more input channels, OHWI weights, without the DSP extension: the same
  *    windows, one output channel at a time (on ARMv6-M in assembly, two
  *    products a 64-bit addition).
+ * Several input channels with HWIO weights (ohwi 0: blobs before format 6,
+ * C callers that keep TensorFlow's order) take the reference: model blobs
+ * store them OHWI, and a second fast kernel would cost every firmware
+ * about 1.5 KB of flash.
  */
 #include <string.h>
 
@@ -269,149 +271,26 @@ static void one_channel(const circnn_conv2d_q15_t *layer, const int16_t *x, int1
         one_channel_chunk(layer, x, y, c0, out_c - c0 < ONE_CHUNK ? out_c - c0 : ONE_CHUNK, s, np);
 }
 
-#if CIRCNN_DSP
-/* (a.bottom, b.bottom) and (a.top, b.top): PKHBT and PKHTB. */
-static inline uint32_t pack_bottoms(uint32_t a, uint32_t b)
-{
-#if CIRCNN_DSP_NATIVE
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (a & 0xFFFFu) | (b << 16);
-#endif
-}
-
-static inline uint32_t pack_tops(uint32_t a, uint32_t b)
-{
-#if CIRCNN_DSP_NATIVE
-    uint32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-    return r;
-#else
-    return (a >> 16) | (b & 0xFFFF0000u);
-#endif
-}
-
-/* Output channels c and c + 1 of one output pixel, several input channels,
- * added to acc[0] and acc[1]: rows x cols taps inside the input, x the
- * input of the first and wp its weights of channel c.  Per tap two input
- * channels a step, their two values one word against the two channels'
- * weight pairs (packed from one word of each input channel's row) by
- * SMLALD; an odd last input channel by SMLALBB and SMLALTB.  Out of line:
- * the step's values (three pointers, the row stride, both accumulators)
- * stay in registers whatever its callers hold (inlined, GCC spilled the
- * accumulators: 17 instructions a step instead of 10). */
-static NOINLINE void two_sums(const circnn_conv2d_q15_t *layer, const int16_t *x, const int16_t *wp, uint32_t rows,
-                              uint32_t cols, int64_t *acc)
-{
-    const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, pairs = in_c / 2;
-    const size_t x_row = (size_t)g->in_w * in_c, w_tap = (size_t)in_c * out_c, w_row = g->kernel_w * w_tap;
-    int64_t acc0 = acc[0], acc1 = acc[1];
-    for (uint32_t a = 0; a < rows; a++, x += x_row, wp += w_row) {
-        const int16_t *xr = x, *wr = wp;
-        for (uint32_t b = 0; b < cols; b++, xr += in_c, wr += w_tap) {
-            const int16_t *xp = xr, *xe = xr + 2 * pairs, *w = wr;
-            for (; xp != xe; xp += 2, w += 2 * (size_t)out_c) {
-                const uint32_t xv = circnn_load_pair(xp), wa = circnn_load_pair(w), wb = circnn_load_pair(w + out_c);
-                acc0 = circnn_smlald(xv, pack_bottoms(wa, wb), acc0);
-                acc1 = circnn_smlald(xv, pack_tops(wa, wb), acc1);
-            }
-            if (in_c & 1u) {
-                const int32_t xv = *xp;
-                const uint32_t wa = circnn_load_pair(w);
-                acc0 += (int64_t)(circnn_pair_bottom(wa) * xv);
-                acc1 += (int64_t)(circnn_pair_top(wa) * xv);
-            }
-        }
-    }
-    acc[0] = acc0, acc[1] = acc1;
-}
-
-/* Output channel c of one output pixel alone (an odd last one). */
-static int64_t one_sum(const circnn_conv2d_q15_t *layer, const int16_t *x, uint32_t oy, uint32_t ox, uint32_t c,
-                       int64_t acc)
-{
-    const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w;
-    uint32_t a0, a1, b0, b1;
-    circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
-    circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
-    for (uint32_t a = a0; a < a1; a++) {
-        const uint32_t iy = oy * g->stride + a - g->pad_top;
-        for (uint32_t b = b0; b < b1; b++) {
-            const uint32_t ix = ox * g->stride + b - g->pad_left;
-            const int16_t *xp = x + ((size_t)iy * g->in_w + ix) * in_c;
-            const int16_t *wp = layer->weight + ((size_t)a * kw + b) * in_c * out_c + c;
-            for (uint32_t ci = 0; ci < in_c; ci++, wp += out_c) acc += (int64_t)((int32_t)*wp * xp[ci]);
-        }
-    }
-    return acc;
-}
-
-/* The kernel for several input channels and HWIO weights: the window of
- * each output pixel once, then two output channels at a time.  One instance (the shift's
- * range and the ReLU are decided per output; the sums dominate). */
-static void many_channels(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
-{
-    const circnn_window_t *g = &layer->g;
-    const uint32_t in_c = g->in_c, out_c = g->out_c, kw = g->kernel_w, head = out_c & ~1u;
-    const int high = s >= 32, relu = layer->relu != 0;
-    int16_t *yp = y;
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        uint32_t a0, a1;
-        circnn_window_taps(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a0, &a1);
-        for (uint32_t ox = 0; ox < g->out_w; ox++, yp += out_c) {
-            uint32_t b0, b1, rows = 0, cols = 0;
-            circnn_window_taps(ox, g->stride, g->pad_left, kw, g->in_w, &b0, &b1);
-            const int16_t *xp = x, *wp = layer->weight;
-            if (a0 < a1 && b0 < b1) {   /* else no tap: the input offset below is not formed */
-                const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
-                rows = a1 - a0, cols = b1 - b0;
-                xp = x + ((size_t)iy * g->in_w + ix) * in_c;
-                wp = layer->weight + ((size_t)a0 * kw + b0) * in_c * out_c;
-            }
-            for (uint32_t c0 = 0; c0 < head; c0 += 2) {
-                int64_t acc[2];
-                acc[0] = circnn_requant_offset(layer->bias ? layer->bias[c0] : 0, s);
-                acc[1] = circnn_requant_offset(layer->bias ? layer->bias[c0 + 1] : 0, s);
-                two_sums(layer, xp, wp + c0, rows, cols, acc);
-                yp[c0] = finish(acc[0], s, high, relu);
-                yp[c0 + 1] = finish(acc[1], s, high, relu);
-            }
-            for (uint32_t c = head; c < out_c; c++) {
-                int64_t acc = circnn_requant_offset(layer->bias ? layer->bias[c] : 0, s);
-                yp[c] = finish(one_sum(layer, x, oy, ox, c, acc), s, high, relu);
-            }
-        }
-    }
-}
-#endif
-
-/* Windows of at most WINDOW_MAX values (taps times input channels) are
- * gathered into a stack buffer, larger ones read row by row from the
- * input; the bias terms of CHANNELS_MAX output channels at a time sit on
- * the stack: with the DSP extension 3 x 3 by 64 channels (1,152 bytes) and
- * 64 (512 bytes), without it (ARMv6-M: small stacks, the micro:bit's is
- * 2 KB) 3 x 3 by 16 (288 bytes) and 16 (128 bytes). */
+/* With the DSP extension, windows of at most WINDOW_MAX values (taps times
+ * input channels: 3 x 3 by 64, 1,152 bytes of stack) are gathered into
+ * one run, larger ones and all without it read row by row from the input.
+ * The bias terms of CHANNELS_MAX output channels at a time sit on the
+ * stack: 512 bytes, or 128 without the DSP extension (ARMv6-M: small
+ * stacks, the micro:bit's is 2 KB). */
 #if CIRCNN_DSP
 #define WINDOW_MAX 576u
 #define CHANNELS_MAX 64u
 #else
-#define WINDOW_MAX 144u
 #define CHANNELS_MAX 16u
 #endif
 
+#if CIRCNN_DSP
 /* n values copied from `from` (or zeros, from NULL) to `to`, two a word:
  * the C library's memcpy and memset of small-size builds (newlib-nano)
  * copy byte by byte. */
 static void put_values(int16_t *to, const int16_t *from, size_t n)
 {
     size_t i = 0;
-#if !CIRCNN_DSP_NATIVE   /* ARMv6-M: no unaligned word loads and stores */
-    for (; i < n; i++) to[i] = from ? from[i] : (int16_t)0;
-#endif
     for (; i + 2u <= n; i += 2u) {
         const uint32_t v = from ? circnn_load_pair(from + i) : 0u;
         memcpy(to + i, &v, sizeof v);
@@ -419,7 +298,6 @@ static void put_values(int16_t *to, const int16_t *from, size_t n)
     if (i < n) to[i] = from ? from[i] : (int16_t)0;
 }
 
-#if CIRCNN_DSP
 
 /* acc[0] and acc[1] plus the dot products of n values x with channel c's
  * weights w and channel c + 1's (w_next after them): eight values a step,
@@ -634,9 +512,9 @@ static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t 
 #endif /* CIRCNN_DSP */
 
 /* Output channels c0 .. c0 + cn, several input channels, OHWI weights: per
- * output pixel its window once, as one run of taps * in_c values (zeros outside the
- * input, which add nothing; up to WINDOW_MAX) or as its rows inside the
- * input, then pixel_ohwi. */
+ * output pixel its window once, with the DSP extension as one run of
+ * taps * in_c values (zeros outside the input, which add nothing; up to
+ * WINDOW_MAX), else as its rows inside the input, then pixel_ohwi. */
 static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s, uint32_t c0,
                           uint32_t cn, const int64_t *start)
 {
@@ -644,8 +522,10 @@ static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, in
     const uint32_t in_c = g->in_c, kh = g->kernel_h, kw = g->kernel_w, out_c = g->out_c;
     const size_t x_row = (size_t)g->in_w * in_c, w_row = (size_t)kw * in_c, window = kh * w_row;
     const int16_t *const weight = layer->weight + c0 * window;
+#if CIRCNN_DSP
     uint32_t buffer[WINDOW_MAX / 2u];
     int16_t *const gathered = (int16_t *)(void *)buffer;
+#endif
     int16_t *yp = y + c0;
     for (uint32_t oy = 0; oy < g->out_h; oy++) {
         uint32_t a0, a1;
@@ -656,6 +536,7 @@ static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, in
             const int inside = a0 < a1 && b0 < b1;   /* else no tap: the input offset below is not formed */
             const uint32_t iy = oy * g->stride + a0 - g->pad_top, ix = ox * g->stride + b0 - g->pad_left;
             const int16_t *xp = inside ? x + ((size_t)iy * g->in_w + ix) * in_c : x;
+#if CIRCNN_DSP
             if (window <= WINDOW_MAX) {
                 /* rows a0 .. a1, columns b0 .. b1 of the input; zeros elsewhere */
                 const size_t before = (size_t)b0 * in_c, run = inside ? (size_t)(b1 - b0) * in_c : 0;
@@ -680,10 +561,11 @@ static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, in
                 }
 #endif
                 pixel_ohwi(layer, gathered, 0, weight, 0, 1, (uint32_t)window, cn, start, s, yp);
-            } else {
-                pixel_ohwi(layer, xp, x_row, weight + ((size_t)a0 * kw + b0) * in_c, w_row, inside ? a1 - a0 : 0,
-                           inside ? (b1 - b0) * in_c : 0, cn, start, s, yp);
+                continue;
             }
+#endif
+            pixel_ohwi(layer, xp, x_row, weight + ((size_t)a0 * kw + b0) * in_c, w_row, inside ? a1 - a0 : 0,
+                       inside ? (b1 - b0) * in_c : 0, cn, start, s, yp);
         }
     }
 }
@@ -716,11 +598,5 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
         many_channels_ohwi(layer, x, y, s);
         return;
     }
-#if CIRCNN_DSP
-    if (s != 0 && g->in_c > 1) {
-        many_channels(layer, x, y, s);
-        return;
-    }
-#endif
     circnn_conv2d_q15_reference(layer, x, y);
 }
