@@ -7,9 +7,11 @@ circnn.fixed_layers / circnn.fixed_conv.  Dense conv2d: one input channel
 with 3 x 3 kernels (the ARMv7E-M assembly on M4F, M7 and M33), 5 x 5 and
 2 x 2 (the C loop), more than 16 taps (the reference), stride 2, 'valid'
 padding, several input channels with output channels not a multiple of
-four (the DSP kernel and its tail), each with its weights HWIO and OHWI
-(the struct's ohwi: the OHWI kernel, with odd input channel counts and an
-odd last output channel), exponents in both ranges of the shifted
+four, each with its weights HWIO (the reference) and OHWI (the struct's
+ohwi: the gathered windows and their assembly on M4F, M7 and M33, rows on
+M0+ and without the DSP extension; odd input channel counts, an odd last
+output channel, windows larger than the gathered one), exponents in both
+ranges of the shifted
 output stage and outside it, the int32 extremes of the bias, all -32768
 weights and inputs (the largest sums), ReLU or not.  Block-circulant
 conv2d: k = 2 .. 64 (the assembly's k = 4, 8, 16 with one and two blocks a
