@@ -65,8 +65,9 @@ def dense_cases(r):
             # windows of 8n values: the assembly of whole pairs (ReLU and not, a 1x1), and s >= 32 beside it
             (7, 7, 8, 6, 3, 3, 1, "same", -18, "full", "small", True),
             (5, 5, 16, 5, 1, 1, 1, "valid", -16, "full", "small", False),
-            (6, 6, 8, 4, 3, 3, 1, "same", -40, "full", "extreme", True)]
-    ohwi_only = 6
+            (6, 6, 8, 4, 3, 3, 1, "same", -40, "full", "extreme", True),
+            (6, 5, 40, 3, 5, 3, 1, "same", -22, "full", "small", True)]      # 600 values: over the gathered window
+    ohwi_only = 7
     out = []
     for i, (h, w, in_c, out_c, kh, kw, stride, padding, e, kind, bias_kind, relu) in enumerate(spec):
         g = window_geometry(h, w, kh, kw, stride, padding)
