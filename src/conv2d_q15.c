@@ -23,8 +23,8 @@
  *  - more input channels, OHWI weights, without the DSP extension: the same
  *    windows, one output channel at a time (on ARMv6-M in assembly, two
  *    products a 64-bit addition).
- * Several input channels with HWIO weights (ohwi 0: blobs before format 6,
- * C callers that keep TensorFlow's order) take the reference: model blobs
+ * Several input channels with HWIO weights (circnn_conv2d_q15: blobs before
+ * format 6, C callers that keep TensorFlow's order) take the reference: model blobs
  * store them OHWI, and a second fast kernel would cost every firmware
  * about 1.5 KB of flash.
  */
@@ -32,6 +32,7 @@
 
 #include "circnn/layers.h"
 #include "conv2d_q15.h"
+#include "dot_q15.h"
 #include "dsp_q15.h"
 #include "fixed_point.h"
 #include "requant_q15.h"
@@ -53,24 +54,24 @@ typedef struct {
     size_t tap, in, out;
 } weight_strides_t;
 
-static weight_strides_t weight_strides(const circnn_conv2d_q15_t *layer)
+static weight_strides_t weight_strides(const circnn_conv2d_q15_t *layer, int ohwi)
 {
     const circnn_window_t *g = &layer->g;
     weight_strides_t st;
-    if (layer->ohwi)
+    if (ohwi)
         st.tap = g->in_c, st.in = 1, st.out = (size_t)g->kernel_h * g->kernel_w * g->in_c;
     else
         st.tap = (size_t)g->in_c * g->out_c, st.in = g->out_c, st.out = 1;
     return st;
 }
 
-void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c;
     const uint32_t out_h = g->out_h, out_w = g->out_w, out_c = g->out_c;
     const uint32_t kw = g->kernel_w, stride = g->stride;
-    const weight_strides_t st = weight_strides(layer);
+    const weight_strides_t st = weight_strides(layer, ohwi);
     int64_t acc[REF_CHUNK];
     for (uint32_t oy = 0; oy < out_h; oy++) {
         uint32_t a0, a1;
@@ -234,12 +235,12 @@ PIXEL_OUTPUTS(pixel_outputs_0, 0)
 PIXEL_OUTPUTS(pixel_outputs_1, 1)
 
 /* One input channel, output channels [c0, c0 + cn); np pairs of taps. */
-static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, uint32_t c0,
-                              uint32_t cn, int32_t s, uint32_t np)
+static void one_channel_chunk(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y,
+                              uint32_t c0, uint32_t cn, int32_t s, uint32_t np)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t out_c = g->out_c, taps = (uint32_t)g->kernel_h * g->kernel_w;
-    const weight_strides_t st = weight_strides(layer);
+    const weight_strides_t st = weight_strides(layer, ohwi);
     void (*outputs)(const uint32_t *, const uint32_t *, int16_t *, uint32_t, uint32_t, int32_t) =
         layer->relu ? pixel_outputs_1 : pixel_outputs_0;
     uint32_t rec[ONE_CHUNK * (ONE_MAX_PAIRS + 3)], xp[ONE_MAX_PAIRS];
@@ -263,12 +264,12 @@ static void one_channel_chunk(const circnn_conv2d_q15_t *layer, const int16_t *x
     }
 }
 
-static void one_channel(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int32_t s)
+static void one_channel(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y, int32_t s)
 {
     const uint32_t out_c = layer->g.out_c;
     const uint32_t np = ((uint32_t)layer->g.kernel_h * layer->g.kernel_w + 1u) / 2u;
     for (uint32_t c0 = 0; c0 < out_c; c0 += ONE_CHUNK)
-        one_channel_chunk(layer, x, y, c0, out_c - c0 < ONE_CHUNK ? out_c - c0 : ONE_CHUNK, s, np);
+        one_channel_chunk(layer, ohwi, x, y, c0, out_c - c0 < ONE_CHUNK ? out_c - c0 : ONE_CHUNK, s, np);
 }
 
 /* With the DSP extension, windows of at most WINDOW_MAX values (taps times
@@ -452,49 +453,6 @@ static NOINLINE void pairs_asm(pairs_t *ctx, const int16_t *w, uint32_t n, int r
 #else /* !CIRCNN_DSP */
 #define PAIRS_ASM 0
 
-/* acc plus the dot product of the n values x and w. */
-static int64_t one_dot(const int16_t *x, const int16_t *w, uint32_t n, int64_t acc)
-{
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__) && defined(__OPTIMIZE__)
-    /* ARMv6-M (Cortex-M0/M0+), two values a step in eight low registers
-     * (GCC spills): the two products' negated sum fits int32 (mac_pair's
-     * bound), one 64-bit subtraction; 15 instructions for 2 products. */
-    if (n >= 2u) {
-        uint32_t lo = (uint32_t)acc, hi = (uint32_t)((uint64_t)acc >> 32), a, c, d, i = 0;
-        const uint32_t bytes = (n & ~1u) * 2u;
-        __asm__ volatile(
-            ".syntax unified\n\t"   /* GCC hands Thumb-1 inline asm divided syntax */
-            "1:\n\t"
-            "ldrsh  %[a], [%[x], %[i]]\n\t"
-            "ldrsh  %[c], [%[w], %[i]]\n\t"
-            "muls   %[a], %[c], %[a]\n\t"
-            "adds   %[i], #2\n\t"
-            "ldrsh  %[c], [%[x], %[i]]\n\t"
-            "ldrsh  %[d], [%[w], %[i]]\n\t"
-            "muls   %[c], %[d], %[c]\n\t"
-            "adds   %[i], #2\n\t"
-            "negs   %[a], %[a]\n\t"
-            "subs   %[a], %[a], %[c]\n\t"          /* -(p0 + p1) */
-            "asrs   %[d], %[a], #31\n\t"
-            "subs   %[lo], %[lo], %[a]\n\t"
-            "sbcs   %[hi], %[hi], %[d]\n\t"
-            "cmp    %[i], %[bytes]\n\t"
-            "bne    1b\n\t"
-            ".syntax divided\n\t"
-            : [lo] "+l"(lo), [hi] "+l"(hi), [a] "=&l"(a), [c] "=&l"(c), [d] "=&l"(d), [i] "+l"(i)
-            : [x] "l"(x), [w] "l"(w), [bytes] "h"(bytes)
-            : "cc", "memory");
-        acc = (int64_t)(((uint64_t)hi << 32) | lo);
-        x += n & ~1u, w += n & ~1u;
-    }
-    if (n & 1u) acc += (int64_t)((int32_t)*x * *w);
-    return acc;
-#else
-    for (uint32_t i = 0; i < n; i++) acc += (int64_t)((int32_t)x[i] * w[i]);
-    return acc;
-#endif
-}
-
 /* pixel_ohwi without the DSP extension: one output channel at a time. */
 static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, size_t x_row, const int16_t *w,
                                 size_t w_row, uint32_t rows, uint32_t run, uint32_t cn, const int64_t *start,
@@ -505,7 +463,7 @@ static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t 
     for (uint32_t c = 0; c < cn; c++) {
         int64_t acc = start[c];
         const int16_t *xr = x, *wr = w + c * per_channel;
-        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row) acc = one_dot(xr, wr, run, acc);
+        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row) acc = circnn_dot_q15(xr, wr, run, acc);
         y[c] = finish(acc, s, high, relu);
     }
 }
@@ -583,7 +541,8 @@ static void many_channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *
     }
 }
 
-void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+/* Both weight orders: the kernel that serves each layer. */
+static void conv2d_q15(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t taps = (uint32_t)g->kernel_h * g->kernel_w;
@@ -591,12 +550,22 @@ void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16
     /* One input channel with s >= 32 (weights below 2^-17, rare) takes the
      * reference: two more copies of the output loops would serve it. */
     if (s != 0 && s < 32 && g->in_c == 1 && taps <= 2 * ONE_MAX_PAIRS) {
-        one_channel(layer, x, y, s);
+        one_channel(layer, ohwi, x, y, s);
         return;
     }
-    if (s != 0 && g->in_c > 1 && layer->ohwi) {
+    if (s != 0 && g->in_c > 1 && ohwi) {
         many_channels_ohwi(layer, x, y, s);
         return;
     }
-    circnn_conv2d_q15_reference(layer, x, y);
+    circnn_conv2d_q15_reference(layer, ohwi, x, y);
+}
+
+void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+{
+    conv2d_q15(layer, 0, x, y);
+}
+
+void circnn_conv2d_q15_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y)
+{
+    conv2d_q15(layer, 1, x, y);
 }

@@ -14,7 +14,8 @@
 #include "circnn/layers.h"
 
 /* circnn_conv2d_q15's contract (circnn/layers.h): per output the exact
- * int64 sum of its products, then circnn_requant_q15 and the ReLU. */
-void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+ * int64 sum of its products, then circnn_requant_q15 and the ReLU; the
+ * weights OHWI when ohwi is nonzero (circnn_conv2d_q15_ohwi), else HWIO. */
+void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y);
 
 #endif /* CIRCNN_CONV2D_Q15_H */

@@ -5,8 +5,10 @@
  * an instruction, two outputs at a time so that each input pair is loaded
  * once for both.  The sums are equal integer for integer (|sum| <= n 2^30 <
  * 2^63: neither form wraps), so the outputs are the same bits;
- * tests/test_dense_q15_c.c compares the two. */
+ * tests/test_dense_q15_c.c compares the two.  Without it each row is one
+ * circnn_dot_q15 (dot_q15.h: in assembly on ARMv6-M). */
 #include "circnn/layers.h"
+#include "dot_q15.h"
 #include "dsp_q15.h"
 
 void circnn_dense_f32(const circnn_dense_f32_t *layer, const float *x, float *y)
@@ -83,9 +85,7 @@ void circnn_dense_q15(const circnn_dense_q15_t *layer, const int16_t *x, int16_t
     const uint32_t n = layer->in_features;
     const int16_t *row = layer->weight;
     for (uint32_t o = 0; o < layer->out_features; o++, row += n) {
-        int64_t acc = 0;
-        for (uint32_t i = 0; i < n; i++) acc += (int32_t)row[i] * (int32_t)x[i];
-        y[o] = output_q15(layer, acc, o);
+        y[o] = output_q15(layer, circnn_dot_q15(row, x, n, 0), o);
     }
 }
 

@@ -166,8 +166,11 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 #endif
 #if CIRCNN_WITH_CONV2D
     case CIRCNN_LAYER_CONV2D: {
-        circnn_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias, e->flags & FLAG_OHWI};
-        circnn_conv2d_q15(&l, x, y);
+        circnn_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
+        if (e->flags & FLAG_OHWI)
+            circnn_conv2d_q15_ohwi(&l, x, y);
+        else
+            circnn_conv2d_q15(&l, x, y);
         break;
     }
 #endif

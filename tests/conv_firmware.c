@@ -57,8 +57,11 @@ int main(void)
             }
             circnn_bc_conv2d_q15(&layer, cv_data + cv_x[v], y, scratch);
         } else {
-            circnn_conv2d_q15_t layer = {g, cv_relu[v], cv_data + cv_w[v], cv_e[v], bias, cv_ohwi[v]};
-            circnn_conv2d_q15(&layer, cv_data + cv_x[v], y);
+            circnn_conv2d_q15_t layer = {g, cv_relu[v], cv_data + cv_w[v], cv_e[v], bias};
+            if (cv_ohwi[v])
+                circnn_conv2d_q15_ohwi(&layer, cv_data + cv_x[v], y);
+            else
+                circnn_conv2d_q15(&layer, cv_data + cv_x[v], y);
         }
         int intact = 1;
         for (uint32_t i = 0; i < 8; i++) intact &= y[count + i] == (int16_t)(0x5A5A + i);

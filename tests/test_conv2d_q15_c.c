@@ -20,9 +20,11 @@
  */
 #define CIRCNN_DSP_EMULATE 1
 #define circnn_conv2d_q15 dsp_conv2d_q15
+#define circnn_conv2d_q15_ohwi dsp_conv2d_q15_ohwi
 #define circnn_conv2d_q15_reference dsp_conv2d_q15_reference
 #include "conv2d_q15.c"
 #undef circnn_conv2d_q15
+#undef circnn_conv2d_q15_ohwi
 #undef circnn_conv2d_q15_reference
 
 #if !CIRCNN_DSP
@@ -33,7 +35,8 @@
 #include "c_test_util.h"
 
 void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
-void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+void circnn_conv2d_q15_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+void circnn_conv2d_q15_reference(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t *x, int16_t *y);
 
 static int16_t draw16(rng_t *r, int kind)
 {
@@ -124,14 +127,14 @@ static void one_layer(rng_t *r, uint32_t in_c, uint32_t out_c, uint32_t kh, uint
         for (uint32_t ci = 0; ci < in_c; ci++)
             for (uint32_t c = 0; c < out_c; c++)
                 w_ohwi[((size_t)c * taps + t) * in_c + ci] = w[(t * in_c + ci) * out_c + c];
-    circnn_conv2d_q15_t layer = {g, (uint32_t)relu, w, e, bias_kind ? bias : NULL, 0};
-    circnn_conv2d_q15_t layer_ohwi = {g, (uint32_t)relu, w_ohwi, e, bias_kind ? bias : NULL, 1};
-    circnn_conv2d_q15_reference(&layer, x, y[0]);
+    circnn_conv2d_q15_t layer = {g, (uint32_t)relu, w, e, bias_kind ? bias : NULL};
+    circnn_conv2d_q15_t layer_ohwi = {g, (uint32_t)relu, w_ohwi, e, bias_kind ? bias : NULL};
+    circnn_conv2d_q15_reference(&layer, 0, x, y[0]);
     circnn_conv2d_q15(&layer, x, y[1]);
     dsp_conv2d_q15(&layer, x, y[2]);
-    circnn_conv2d_q15_reference(&layer_ohwi, x, y[3]);
-    circnn_conv2d_q15(&layer_ohwi, x, y[4]);
-    dsp_conv2d_q15(&layer_ohwi, x, y[5]);
+    circnn_conv2d_q15_reference(&layer_ohwi, 1, x, y[3]);
+    circnn_conv2d_q15_ohwi(&layer_ohwi, x, y[4]);
+    dsp_conv2d_q15_ohwi(&layer_ohwi, x, y[5]);
     static const char *const names[6] = {"", "portable", "DSP", "OHWI reference", "OHWI portable", "OHWI DSP"};
     for (int v = 1; v < 6; v++) {
         size_t bad = 0;

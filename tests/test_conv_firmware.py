@@ -7,8 +7,8 @@ circnn.fixed_layers / circnn.fixed_conv.  Dense conv2d: one input channel
 with 3 x 3 kernels (the ARMv7E-M assembly on M4F, M7 and M33), 5 x 5 and
 2 x 2 (the C loop), more than 16 taps (the reference), stride 2, 'valid'
 padding, several input channels with output channels not a multiple of
-four, each with its weights HWIO (the reference) and OHWI (the struct's
-ohwi: the gathered windows and their assembly on M4F, M7 and M33, rows on
+four, each with its weights HWIO (the reference) and OHWI
+(circnn_conv2d_q15_ohwi: the gathered windows and their assembly on M4F, M7 and M33, rows on
 M0+ and without the DSP extension; odd input channel counts, an odd last
 output channel, windows larger than the gathered one), exponents in both
 ranges of the shifted

@@ -78,11 +78,12 @@ void circnn_dense_q15(const circnn_dense_q15_t *layer, const int16_t *x, int16_t
 /* ---------------------------------------------------------------------------
  * Conv2d (dense kernel): y[oy][ox][co] = sum_{a, b, ci} W[a][b][ci][co] * x[...] + b[co].
  * Weight layout (kernel_h, kernel_w, in_c, out_c), as TensorFlow's HWIO;
- * q15 also (out_c, kernel_h, kernel_w, in_c), as TensorFlow Lite's OHWI,
- * with ohwi set: each output channel's weights are then one run, and a
- * window row's weights follow one another as its input values do, which
- * is what the ARMv7E-M kernel reads two at a time (model blobs store
- * conv2d with more than one input channel so from format 6 on). */
+ * for circnn_conv2d_q15_ohwi (out_c, kernel_h, kernel_w, in_c), as
+ * TensorFlow Lite's OHWI: each output channel's weights are then one run,
+ * and a window row's weights follow one another as its input values do,
+ * which is what the fast kernels read (model blobs store a q15 conv2d of
+ * more than one input channel so from format 6 on; with HWIO weights such
+ * a layer takes the portable reference kernel). */
 
 typedef struct circnn_conv2d_f32 {
     circnn_window_t g;
@@ -94,15 +95,16 @@ typedef struct circnn_conv2d_f32 {
 typedef struct circnn_conv2d_q15 {
     circnn_window_t g;
     uint32_t relu;
-    const int16_t *weight;  /* kernel_h * kernel_w * in_c * out_c mantissas, HWIO (or OHWI, below) */
+    const int16_t *weight;  /* kernel_h * kernel_w * in_c * out_c mantissas, HWIO (OHWI: _ohwi) */
     int32_t weight_exp;     /* W = weight * 2^weight_exp (input to output integers) */
     const int32_t *bias;    /* out_c, 16 fraction bits, or NULL */
-    uint32_t ohwi;          /* nonzero: weight is OHWI; 0 (an initializer that stops at bias): HWIO */
 } circnn_conv2d_q15_t;
 
 void circnn_conv2d_f32(const circnn_conv2d_f32_t *layer, const float *x, float *y);
 /* Each output: circnn_requant_q15(exact int64 sum, weight_exp, bias[co]), then ReLU. */
 void circnn_conv2d_q15(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
+/* The same, the weights OHWI: the same outputs, bit for bit. */
+void circnn_conv2d_q15_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, int16_t *y);
 
 /* ---------------------------------------------------------------------------
  * Depthwise conv2d (depth multiplier 1): each channel is convolved with its

@@ -174,9 +174,9 @@ def conv2d(weight, x, stride=1, padding="same", bias=None, relu=False, dtype="f3
 
     weight (kernel_h, kernel_w, in_c, out_c) (HWIO); x (B, H, W, in_c) or (H, W, in_c);
     padding "same", "valid" or (pad_top, pad_left, out_h, out_w).  Returns
-    (B, out_h, out_w, out_c) (no batch axis if x had none).  ohwi (q15): hand
-    the kernel the same weights in OHWI order (the struct's ohwi set), as
-    model blobs store a conv2d of more than one input channel.
+    (B, out_h, out_w, out_c) (no batch axis if x had none).  ohwi (q15): run
+    circnn_conv2d_q15_ohwi on the same weights in OHWI order, as model blobs
+    store a conv2d of more than one input channel.
     """
     _check_dtype(dtype)
     weight = _array(weight, "weight", dtype)
@@ -197,7 +197,7 @@ def conv2d(weight, x, stride=1, padding="same", bias=None, relu=False, dtype="f3
         if dtype != "q15":
             raise ValueError("ohwi: only the q15 conv2d reads OHWI weights")
         weight = np.ascontiguousarray(weight.transpose(3, 0, 1, 2))
-        layer.ohwi = 1
+        run = lib.circnn_conv2d_q15_ohwi
     layer.weight = _ptr(ctype, weight)
     y = np.empty((images.shape[0], g.out_h, g.out_w, out_c), dtype=out_dtype)
     for b in range(images.shape[0]):
