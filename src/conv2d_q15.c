@@ -367,15 +367,14 @@ static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t 
 {
     const size_t per_channel = (size_t)layer->g.kernel_h * layer->g.kernel_w * layer->g.in_c;
     const int high = s >= 32, relu = layer->relu != 0;
-    for (uint32_t c = 0; c < cn; c += 2, w += 2 * per_channel) {
+    for (uint32_t c = 0; c < cn; c += 2) {
         const uint32_t pair = cn - c > 1u;
         int64_t acc[2] = {start[c], pair ? start[c + 1] : 0};
-        const int16_t *xr = x, *wr = w;
-        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row)
-            two_dots(xr, wr, pair ? per_channel : 0, run, acc);
+        /* pointers formed inside the loops only: none past the arrays' ends */
+        for (uint32_t a = 0; a < rows; a++)
+            two_dots(x + a * x_row, w + c * per_channel + a * w_row, pair ? per_channel : 0, run, acc);
         y[c] = finish(acc[0], s, high, relu);
         if (pair) y[c + 1] = finish(acc[1], s, high, relu);
-        if (!pair) break;   /* w would pass the weights' end */
     }
 }
 
@@ -462,8 +461,8 @@ static NOINLINE void pixel_ohwi(const circnn_conv2d_q15_t *layer, const int16_t 
     const int high = s >= 32, relu = layer->relu != 0;
     for (uint32_t c = 0; c < cn; c++) {
         int64_t acc = start[c];
-        const int16_t *xr = x, *wr = w + c * per_channel;
-        for (uint32_t a = 0; a < rows; a++, xr += x_row, wr += w_row) acc = circnn_dot_q15(xr, wr, run, acc);
+        for (uint32_t a = 0; a < rows; a++)
+            acc = circnn_dot_q15(x + a * x_row, w + c * per_channel + a * w_row, run, acc);
         y[c] = finish(acc, s, high, relu);
     }
 }
@@ -522,7 +521,8 @@ static void channels_ohwi(const circnn_conv2d_q15_t *layer, const int16_t *x, in
                 continue;
             }
 #endif
-            pixel_ohwi(layer, xp, x_row, weight + ((size_t)a0 * kw + b0) * in_c, w_row, inside ? a1 - a0 : 0,
+            pixel_ohwi(layer, xp, x_row, inside ? weight + ((size_t)a0 * kw + b0) * in_c : weight, w_row,
+                       inside ? a1 - a0 : 0,
                        inside ? (b1 - b0) * in_c : 0, cn, start, s, yp);
         }
     }
