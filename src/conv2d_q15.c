@@ -30,6 +30,7 @@
  */
 #include <string.h>
 
+#include "circnn/config.h"
 #include "circnn/layers.h"
 #include "conv2d_q15.h"
 #include "dot_q15.h"
@@ -553,7 +554,7 @@ static void conv2d_q15(const circnn_conv2d_q15_t *layer, int ohwi, const int16_t
         one_channel(layer, ohwi, x, y, s);
         return;
     }
-    if (s != 0 && g->in_c > 1 && ohwi) {
+    if (CIRCNN_WITH_CONV2D_OHWI && s != 0 && g->in_c > 1 && ohwi) {
         many_channels_ohwi(layer, x, y, s);
         return;
     }

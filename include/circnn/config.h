@@ -23,6 +23,11 @@
  *   CIRCNN_WITH_ARGMAX
  *   CIRCNN_WITH_WEIGHT8                     8-bit weights of q15 layers (flag
  *                                           bit 2: formats 3 and 4)
+ *   CIRCNN_WITH_CONV2D_OHWI                 the fast kernels of q15 conv2d with
+ *                                           OHWI weights and several input
+ *                                           channels (flag bit 3: format 6);
+ *                                           without them such layers take the
+ *                                           reference kernel, same bits
  *
  * The runtime's layer dispatch references the kernel of every kind and type
  * compiled in, so a linker that drops unreferenced functions
@@ -113,6 +118,9 @@
 #endif
 #ifndef CIRCNN_WITH_WEIGHT8
 #define CIRCNN_WITH_WEIGHT8 1
+#endif
+#ifndef CIRCNN_WITH_CONV2D_OHWI
+#define CIRCNN_WITH_CONV2D_OHWI 1
 #endif
 #ifndef CIRCNN_FFT_SIZES
 #define CIRCNN_FFT_SIZES 2046
