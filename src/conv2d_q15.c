@@ -20,9 +20,9 @@
  *    run with the channel's weights, two values a word (SMLALD); the bias
  *    terms computed once per call; on the cores, windows of 8n values in
  *    assembly, the output stage included;
- *  - more input channels, OHWI weights, without the DSP extension: the same
- *    windows, one output channel at a time (on ARMv6-M in assembly, two
- *    products a 64-bit addition).
+ *  - more input channels, OHWI weights, without the DSP extension: each
+ *    window row against one output channel at a time (src/dot_q15.h, in
+ *    assembly on ARMv6-M).
  * Several input channels with HWIO weights (circnn_conv2d_q15: blobs before
  * format 6, C callers that keep TensorFlow's order) take the reference: model blobs
  * store them OHWI, and a second fast kernel would cost every firmware
@@ -300,6 +300,16 @@ static void put_values(int16_t *to, const int16_t *from, size_t n)
     if (i < n) to[i] = from ? from[i] : (int16_t)0;
 }
 
+#if CIRCNN_DSP_NATIVE && defined(__OPTIMIZE__)
+/* Two values of x (one word) against two of each of two channels' weights,
+ * post-indexed: the step of two_dots and pairs_asm. */
+#define DOTS_STEP                                                                                             \
+    "ldr     %[xv], [%[x]], #4\n\t"                                                                           \
+    "ldr     %[wa], [%[w]], #4\n\t"                                                                           \
+    "ldr     %[wb], [%[v]], #4\n\t"                                                                           \
+    "smlald  %[a0l], %[a0h], %[xv], %[wa]\n\t"                                                                \
+    "smlald  %[a1l], %[a1h], %[xv], %[wb]\n\t"
+#endif
 
 /* acc[0] and acc[1] plus the dot products of n values x with channel c's
  * weights w and channel c + 1's (w_next after them): eight values a step,
@@ -315,20 +325,13 @@ CIRCNN_ALWAYS_INLINE void two_dots(const int16_t *x, const int16_t *w, size_t w_
     if (x != xe) {
         uint32_t a0l = (uint32_t)acc0, a0h = (uint32_t)((uint64_t)acc0 >> 32);
         uint32_t a1l = (uint32_t)acc1, a1h = (uint32_t)((uint64_t)acc1 >> 32), xv, wa, wb;
-#define TWO_DOTS_STEP                                                                                       \
-        "ldr     %[xv], [%[x]], #4\n\t"                                                                      \
-        "ldr     %[wa], [%[w]], #4\n\t"                                                                      \
-        "ldr     %[wb], [%[v]], #4\n\t"                                                                      \
-        "smlald  %[a0l], %[a0h], %[xv], %[wa]\n\t"                                                           \
-        "smlald  %[a1l], %[a1h], %[xv], %[wb]\n\t"
-        __asm__ volatile("1:\n\t" TWO_DOTS_STEP TWO_DOTS_STEP TWO_DOTS_STEP TWO_DOTS_STEP
+        __asm__ volatile("1:\n\t" DOTS_STEP DOTS_STEP DOTS_STEP DOTS_STEP
                          "cmp     %[x], %[xe]\n\t"
                          "bne     1b\n\t"
                          : [a0l] "+r"(a0l), [a0h] "+r"(a0h), [a1l] "+r"(a1l), [a1h] "+r"(a1h), [xv] "=&r"(xv),
                            [wa] "=&r"(wa), [wb] "=&r"(wb), [x] "+r"(x), [w] "+r"(w), [v] "+r"(v)
                          : [xe] "r"(xe)
                          : "cc", "memory");
-#undef TWO_DOTS_STEP
         acc0 = (int64_t)(((uint64_t)a0h << 32) | a0l), acc1 = (int64_t)(((uint64_t)a1h << 32) | a1l);
     }
 #else
@@ -395,12 +398,6 @@ typedef struct {
  * further), s < 32, in ARMv7E-M assembly: per pair the loop of two_dots,
  * then the shifted output stage (pixel_outputs5's) and two stores, 29
  * instructions beside the loop's 22 for every 8 values. */
-#define PAIRS_STEP                                                                                            \
-    "ldr     %[xv], [%[x]], #4\n\t"                                                                           \
-    "ldr     %[wa], [%[w]], #4\n\t"                                                                           \
-    "ldr     %[wb], [%[v]], #4\n\t"                                                                           \
-    "smlald  %[a0l], %[a0h], %[xv], %[wa]\n\t"                                                                \
-    "smlald  %[a1l], %[a1h], %[xv], %[wb]\n\t"
 #define PAIRS_BODY(SAT0, SAT1)                                                                                \
     __asm__ volatile("1:\n\t"                                                                                \
                      "ldr     %[wa], [%[c], #4]\n\t"                                                          \
@@ -408,7 +405,7 @@ typedef struct {
                      "ldrd    %[a1l], %[a1h], [%[wa], #-8]\n\t"                                               \
                      "str     %[wa], [%[c], #4]\n\t"                                                          \
                      "ldr     %[x], [%[c]]\n\t"                                                               \
-                     "2:\n\t" PAIRS_STEP PAIRS_STEP PAIRS_STEP PAIRS_STEP                                      \
+                     "2:\n\t" DOTS_STEP DOTS_STEP DOTS_STEP DOTS_STEP                                      \
                      "cmp     %[x], %[xe]\n\t"                                                                \
                      "bne     2b\n\t"                                                                         \
                      "ldr     %[xv], [%[c]]\n\t"                                                              \
