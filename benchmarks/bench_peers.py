@@ -369,7 +369,7 @@ def circnn_side(model, calibration, x_test, y_test, folder, weight_bits=16):
     out = circnn.Engine(q).run_raw(q.quantize_input(x_test)).reshape(len(x_test), -1)
     row = dict(engine="circnn q15" + (", 8-bit weights" if weight_bits == 8 else ""), weight_bits=weight_bits,
                accuracy=float(np.mean(np.argmax(out, 1) == y_test)), weight_bytes=len(q.blob),
-               layers=[op.name + ("+relu" if op.relu else "") for op in q.ops], targets={})
+               layers=[op.label for op in q.ops], targets={})
     for target in TARGETS:
         say(f"  circnn on {target}: cross-compiling and running on QEMU")
         out_dir = os.path.join(folder, target)

@@ -19,7 +19,9 @@
  */
 #include "circnn/bc_conv2d.h"
 #include "circnn/fft.h"
+#include "circnn/layers.h"
 #include "bc_conv2d_common.h"
+#include "pool2.h"
 
 /* Channels of block b (size k) that lie below `channels`. */
 static uint32_t block_count(uint32_t b, uint32_t k, uint32_t channels)
@@ -153,27 +155,58 @@ static void finish(const circnn_bc_conv2d_f32_t *layer, uint32_t i, const float 
     }
 }
 
+/* The scratch's parts (bc_conv2d_common.h). */
+typedef struct parts {
+    float *spectra, *acc_a, *acc_b, *spec;
+} parts_t;
+
+static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
+{
+    parts_t s;
+    unsigned char *base = (unsigned char *)scratch;
+    s.spectra = (float *)(void *)base;
+    s.acc_a = (float *)(void *)(base + circnn_bc_conv2d_f32_spectra_bytes(g, k));
+    s.acc_b = s.acc_a + circnn_bc_conv2d_f32_sum_width(k);
+    s.spec = s.acc_b + circnn_bc_conv2d_f32_sum_width(k);
+    return s;
+}
+
+/* Steps 2 and 3 for output rows [oy0, oy1), columns [0, out_w): row oy's
+ * pixels at y + (oy - oy0) * out_w * out_c. */
+static void outputs(const circnn_bc_conv2d_f32_t *layer, const parts_t *s, uint32_t oy0, uint32_t oy1,
+                    uint32_t out_w, float *y)
+{
+    const uint32_t k = layer->block_size, p = circnn_blocks(layer->g.out_c, k);
+    for (uint32_t oy = oy0; oy < oy1; oy++) {
+        for (uint32_t ox = 0; ox < out_w; ox++) {
+            float *out = y + ((size_t)(oy - oy0) * out_w + ox) * layer->g.out_c;
+            for (uint32_t i = 0; i < p; i++) {
+                sum_block(layer, s->spectra, oy, ox, i, s->acc_a, s->acc_b, s->spec);
+                circnn_irfft_f32(s->spec, s->spec, k);
+                finish(layer, i, s->spec, out);
+            }
+        }
+    }
+}
+
 void circnn_bc_conv2d_f32(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y,
                           void *scratch)
 {
-    const circnn_window_t *g = &layer->g;
-    const uint32_t k = layer->block_size;
-    const uint32_t p = circnn_blocks(g->out_c, k);
-    unsigned char *base = (unsigned char *)scratch;
-    float *spectra = (float *)(void *)base;
-    float *acc_a = (float *)(void *)(base + circnn_bc_conv2d_f32_spectra_bytes(g, k));
-    float *acc_b = acc_a + circnn_bc_conv2d_f32_sum_width(k);
-    float *spec = acc_b + circnn_bc_conv2d_f32_sum_width(k);
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
+    forward(&layer->g, layer->block_size, x, s.spectra);
+    outputs(layer, &s, 0, layer->g.out_h, layer->g.out_w, y);
+}
 
-    forward(g, k, x, spectra);
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        for (uint32_t ox = 0; ox < g->out_w; ox++) {
-            float *out = y + ((size_t)oy * g->out_w + ox) * g->out_c;
-            for (uint32_t i = 0; i < p; i++) {
-                sum_block(layer, spectra, oy, ox, i, acc_a, acc_b, spec);
-                circnn_irfft_f32(spec, spec, k);
-                finish(layer, i, spec, out);
-            }
-        }
+void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y, float *band,
+                                void *scratch)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
+    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
+    const parts_t s = parts_of(g, layer->block_size, scratch);
+    forward(g, layer->block_size, x, s.spectra);
+    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
+        outputs(layer, &s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        circnn_maxpool2d_f32(&pool, band, y + (size_t)r * row);
     }
 }

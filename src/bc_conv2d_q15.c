@@ -19,11 +19,13 @@
 #include "circnn/bc_conv2d.h"
 #include "circnn/config.h"
 #include "circnn/fft.h"
+#include "circnn/layers.h"
 #include "circnn/q15.h"
 #include "bc_conv2d_common.h"
 #include "dsp_q15.h"
 #include "fixed_point.h"
 #include "fft_q15_common.h"
+#include "pool2.h"
 #include "requant_q15.h"
 
 /* Exponents handed to circnn_requant_q15 are clamped to this range, which
@@ -292,37 +294,58 @@ static int32_t forward(const circnn_window_t *g, uint32_t k, const int16_t *x, i
     return e_max;
 }
 
-void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
-                          void *scratch)
+/* The scratch's parts (bc_conv2d_common.h). */
+typedef struct parts {
+    int64_t *acc;
+    int16_t *tmp, *spectra;
+    int8_t *exps;
+} parts_t;
+
+static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
+{
+    parts_t s;
+    unsigned char *base = (unsigned char *)scratch;
+    s.acc = (int64_t *)(void *)base;
+    base += circnn_bc_conv2d_q15_acc_bytes(k);
+    s.tmp = (int16_t *)(void *)base;
+    base += circnn_bc_conv2d_q15_tmp_bytes(k);
+    s.spectra = (int16_t *)(void *)base;
+    base += circnn_bc_conv2d_q15_spectra_bytes(g, k);
+    s.exps = (int8_t *)(void *)base;
+    return s;
+}
+
+/* Steps 1 and 2 for the whole input; returns the exponent every output
+ * block starts from (E plus the weight's and scale's). */
+static int64_t prepare(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, const parts_t *s)
+{
+    const int32_t e_max = forward(&layer->g, layer->block_size, x, s->spectra, s->exps);
+    return (int64_t)layer->weight_exp + e_max + (layer->scale ? (int64_t)layer->scale_exp : 0);
+}
+
+/* Steps 3 to 6 for output rows [oy0, oy1), columns [0, out_w): row oy's
+ * pixels at y + (oy - oy0) * out_w * out_c. */
+static void outputs(const circnn_bc_conv2d_q15_t *layer, const parts_t *s, int64_t e_base, uint32_t oy0,
+                    uint32_t oy1, uint32_t out_w, int16_t *y)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t k = layer->block_size;
     const uint32_t p = circnn_blocks(g->out_c, k), q = circnn_blocks(g->in_c, k);
-    unsigned char *base = (unsigned char *)scratch;
-    int64_t *acc = (int64_t *)(void *)base;
-    base += circnn_bc_conv2d_q15_acc_bytes(k);
-    int16_t *tmp = (int16_t *)(void *)base;
-    base += circnn_bc_conv2d_q15_tmp_bytes(k);
-    int16_t *spectra = (int16_t *)(void *)base;
-    base += circnn_bc_conv2d_q15_spectra_bytes(g, k);
-    int8_t *exps = (int8_t *)(void *)base;
-
-    const int32_t e_max = forward(g, k, x, spectra, exps);
-    const int64_t e_base = (int64_t)layer->weight_exp + e_max +
-                           (layer->scale ? (int64_t)layer->scale_exp : 0);
-
+    int64_t *acc = s->acc;
+    int16_t *tmp = s->tmp;
+    const int16_t *spectra = s->spectra;
 #if CIRCNN_DSP
     block_pair_t list[LIST_MAX + 1];
     const int use_list = (uint32_t)g->kernel_h * g->kernel_w * q <= LIST_MAX;
     const uint32_t per = (q & 1u) ? 1u : 2u;   /* blocks a list entry */
 #endif
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+    for (uint32_t oy = oy0; oy < oy1; oy++) {
         uint32_t a_lo, a_hi;
         circnn_tap_range(oy, g->stride, g->pad_top, g->kernel_h, g->in_h, &a_lo, &a_hi);
-        for (uint32_t ox = 0; ox < g->out_w; ox++) {
+        for (uint32_t ox = 0; ox < out_w; ox++) {
             uint32_t b_lo, b_hi;
             circnn_tap_range(ox, g->stride, g->pad_left, g->kernel_w, g->in_w, &b_lo, &b_hi);
-            int16_t *out = y + ((size_t)oy * g->out_w + ox) * g->out_c;
+            int16_t *out = y + ((size_t)(oy - oy0) * out_w + ox) * g->out_c;
 #if CIRCNN_DSP
             uint32_t blocks = 0;
             if (use_list) {   /* the blocks of output block 0; the others' weights follow by q k */
@@ -384,5 +407,27 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
                                      (int)layer->relu);
             }
         }
+    }
+}
+
+void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
+                          void *scratch)
+{
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
+    const int64_t e_base = prepare(layer, x, &s);
+    outputs(layer, &s, e_base, 0, layer->g.out_h, layer->g.out_w, y);
+}
+
+void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
+                                int16_t *band, void *scratch)
+{
+    const circnn_window_t *g = &layer->g;
+    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
+    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
+    const parts_t s = parts_of(g, layer->block_size, scratch);
+    const int64_t e_base = prepare(layer, x, &s);
+    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
+        outputs(layer, &s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        circnn_maxpool2d_q15(&pool, band, y + (size_t)r * row);
     }
 }

@@ -54,14 +54,17 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
     return 0;
 }
 
-/* A layer's scratch: with 8-bit weights, first the int16 weights the layer
- * expands its int8 weights into (2 bytes a weight, rounded up to 16), then
- * the kernel's (model_run.c; 0 for the dense kinds). */
+/* A layer's scratch (model_run.c): with 8-bit weights, first the int16
+ * weights the layer expands its int8 weights into (2 bytes a weight,
+ * rounded up to 16); with a fused pool, then the band of two convolution
+ * rows (band_bytes); then the kernel's (0 for the dense kinds). */
 static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
 {
     size_t kernel = layer_scratch(e, dtype);
-    if (!CIRCNN_WITH_WEIGHT8 || !(e->flags & FLAG_WEIGHT8) || kernel > 0xFFFF0000u) return kernel;
-    uint64_t all = weight8_expanded_bytes(e) + (uint64_t)kernel;
+    if (kernel > 0xFFFF0000u) return kernel;
+    uint64_t all = kernel;
+    if (CIRCNN_WITH_WEIGHT8 && (e->flags & FLAG_WEIGHT8)) all += weight8_expanded_bytes(e);
+    if (e->flags & FLAG_POOL2) all += band_bytes(e, dtype == CIRCNN_DTYPE_F32 ? 4u : 2u);
     return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
 }
 
@@ -86,10 +89,13 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
         allowed_flags |= FLAG_WEIGHT8;
     if (dtype == CIRCNN_DTYPE_Q15 && e->type == CIRCNN_LAYER_CONV2D && version >= OHWI_VERSION)
         allowed_flags |= FLAG_OHWI;
+    const int pooled = (e->flags & FLAG_POOL2) != 0;
+    if (has_weights(e->type) && is_window(e->type) && version >= POOL2_VERSION) allowed_flags |= FLAG_POOL2;
     if (e->type < CIRCNN_LAYER_DENSE || e->type > last_layer_type(version)) return CIRCNN_ERR_LAYER;
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
     if (weight8 && !CIRCNN_WITH_WEIGHT8) return CIRCNN_ERR_DISABLED;
+    if (pooled && !CIRCNN_WITH_MAXPOOL2D) return CIRCNN_ERR_DISABLED;
     if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
         return CIRCNN_ERR_LAYER;
     if (e->weight_exp > MAX_EXPONENT || e->weight_exp < -MAX_EXPONENT ||
@@ -126,7 +132,9 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
         if (circnn_window_geometry(&probe, (e->flags & FLAG_SAME) ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID) !=
             CIRCNN_OK)
             return CIRCNN_ERR_SHAPE;
-        if (g.out_h != e->out[0] || g.out_w != e->out[1]) return CIRCNN_ERR_SHAPE;
+        /* with a fused pool, the 2x2 max pool's output: floor(out / 2), at least 1 */
+        if ((pooled ? g.out_h / 2u : g.out_h) != e->out[0] || (pooled ? g.out_w / 2u : g.out_w) != e->out[1])
+            return CIRCNN_ERR_SHAPE;
         uint64_t taps = (uint64_t)e->kernel_h * e->kernel_w;
         if (e->type == CIRCNN_LAYER_CONV2D) {
             weight_count = taps * n * m;

@@ -8,6 +8,7 @@
 
 #include "circnn/model.h"
 #include "circnn/window.h"
+#include "pool2.h"
 
 #define MAX_EXPONENT 128         /* |weight_exp|, |scale_exp|: keeps exponent sums in range */
 #define FLAG_RELU 1u
@@ -15,6 +16,8 @@
 #define FLAG_WEIGHT8 4u          /* q15 weights as int8, w16 = w8 * 256 (circulant: format 3, others: 4) */
 #define FLAG_OHWI 8u             /* q15 conv2d weights (out_c, kh, kw, in_c), not HWIO: format 6 */
 #define OHWI_VERSION 6u
+#define FLAG_POOL2 16u           /* a 2x2 max pool (stride 2, valid) after the convolution: format 7 */
+#define POOL2_VERSION 7u
 #define ARENA_BY_PARITY_VERSION 5u  /* from this format on, buffers A and B are sized apart (circnn/model.h) */
 
 typedef struct entry {
@@ -113,6 +116,38 @@ static inline circnn_window_t window_of(const entry_t *e)
     g.stride = (uint8_t)e->stride;
     (void)circnn_window_geometry(&g, (e->flags & FLAG_SAME) ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID);
     return g;
+}
+
+/* FLAG_POOL2: the convolution g computes two of its output rows at a time,
+ * 2r and 2r + 1 (pooled row r), each 2 * pooled_w wide (the columns the
+ * pool reads), into the band the pool then reads.  The band's window over
+ * the input rows those windows read, from input row *first: its padding
+ * above, and its in_h ending at the last row they read or at the image's
+ * end (below which the kernels pad as for the whole image).  Every output
+ * pixel reads the same input pixels as in g, so the band gives the same
+ * values as the whole convolution. */
+static inline circnn_window_t pool_band(const circnn_window_t *g, uint32_t pooled_w, uint32_t r,
+                                        uint32_t *first)
+{
+    circnn_window_t b = *g;
+    const uint32_t top = 2u * r * g->stride;                        /* padded row of row 2r's windows */
+    const uint32_t end = top + g->stride + g->kernel_h;             /* padded row after row 2r + 1's */
+    const uint32_t image_end = (uint32_t)g->pad_top + g->in_h;
+    const uint32_t start = top > g->pad_top ? top : g->pad_top;     /* first padded row inside the image */
+    *first = start - g->pad_top;
+    b.pad_top = (uint8_t)(start - top);
+    b.in_h = (uint16_t)((end < image_end ? end : image_end) - start);
+    b.out_h = 2;
+    b.out_w = (uint16_t)(2u * pooled_w);
+    return b;
+}
+
+/* Bytes of the band at the start of a FLAG_POOL2 layer's scratch (after an
+ * 8-bit layer's int16 weights): two rows of the convolution's output,
+ * rounded up to 16. */
+static inline uint64_t band_bytes(const entry_t *e, uint32_t element_bytes)
+{
+    return (4u * (uint64_t)e->out[1] * e->out[2] * element_bytes + 15u) & ~(uint64_t)15u;
 }
 
 #endif /* CIRCNN_MODEL_FORMAT_H */

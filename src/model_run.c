@@ -28,13 +28,14 @@ static const void *section(const circnn_model_t *m, uint32_t off, uint32_t bytes
 }
 
 #if CIRCNN_WITH_F32
-static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, float *y, void *scratch)
+static void run_f32(const circnn_model_t *m, const entry_t *e, const circnn_window_t *g, const float *x, float *y,
+                    void *scratch)
 {
     const float *w = (const float *)section(m, e->weight_off, e->weight_bytes);
     const float *bias = (const float *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
-    (void)w, (void)bias, (void)relu, (void)count, (void)scratch;   /* when config.h leaves no kind reading them */
+    (void)w, (void)bias, (void)relu, (void)count, (void)scratch, (void)g;   /* when config.h leaves no kind reading them */
     switch (e->type) {
 #if CIRCNN_WITH_DENSE
     case CIRCNN_LAYER_DENSE: {
@@ -52,14 +53,14 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
 #endif
 #if CIRCNN_WITH_CONV2D
     case CIRCNN_LAYER_CONV2D: {
-        circnn_conv2d_f32_t l = {window_of(e), relu, w, bias};
+        circnn_conv2d_f32_t l = {*g, relu, w, bias};
         circnn_conv2d_f32(&l, x, y);
         break;
     }
 #endif
 #if CIRCNN_WITH_BC_CONV2D
     case CIRCNN_LAYER_BC_CONV2D: {
-        circnn_bc_conv2d_f32_t l = {window_of(e), e->block_size, relu, w, bias,
+        circnn_bc_conv2d_f32_t l = {*g, e->block_size, relu, w, bias,
                                     (const float *)section(m, e->scale_off, e->scale_bytes)};
         circnn_bc_conv2d_f32(&l, x, y, scratch);
         break;
@@ -67,7 +68,7 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
 #endif
 #if CIRCNN_WITH_DEPTHWISE_CONV2D
     case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
-        circnn_depthwise_conv2d_f32_t l = {window_of(e), relu, w, bias};
+        circnn_depthwise_conv2d_f32_t l = {*g, relu, w, bias};
         circnn_depthwise_conv2d_f32(&l, x, y);
         break;
     }
@@ -77,15 +78,13 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const float *x, f
 #endif
 #if CIRCNN_WITH_MAXPOOL2D
     case CIRCNN_LAYER_MAXPOOL2D: {
-        circnn_window_t g = window_of(e);
-        circnn_maxpool2d_f32(&g, x, y);
+        circnn_maxpool2d_f32(g, x, y);
         break;
     }
 #endif
 #if CIRCNN_WITH_AVGPOOL2D
     case CIRCNN_LAYER_AVGPOOL2D: {
-        circnn_window_t g = window_of(e);
-        circnn_avgpool2d_f32(&g, x, y);
+        circnn_avgpool2d_f32(g, x, y);
         break;
     }
 #endif
@@ -136,19 +135,14 @@ static const int16_t *expand_weight8(const uint8_t *from, uint32_t count, int16_
 }
 #endif
 
-static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x, int16_t *y, void *scratch)
+/* w: the layer's int16 weights (widened already from 8 bits). */
+static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *w, const circnn_window_t *g,
+                    const int16_t *x, int16_t *y, void *scratch)
 {
-    const int16_t *w = (const int16_t *)section(m, e->weight_off, e->weight_bytes);
     const int32_t *bias = (const int32_t *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
-#if CIRCNN_WITH_WEIGHT8
-    if (e->flags & FLAG_WEIGHT8) {   /* the int16 weights first, the kernel's scratch after them */
-        w = expand_weight8(m->blob + e->weight_off, e->weight_bytes, (int16_t *)scratch);
-        scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(e);
-    }
-#endif
-    (void)w, (void)bias, (void)relu, (void)count, (void)scratch;   /* when config.h leaves no kind reading them */
+    (void)w, (void)bias, (void)relu, (void)count, (void)scratch, (void)g;   /* when config.h leaves no kind reading them */
     switch (e->type) {
 #if CIRCNN_WITH_DENSE
     case CIRCNN_LAYER_DENSE: {
@@ -166,7 +160,7 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 #endif
 #if CIRCNN_WITH_CONV2D
     case CIRCNN_LAYER_CONV2D: {
-        circnn_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
+        circnn_conv2d_q15_t l = {*g, relu, w, e->weight_exp, bias};
         if (e->flags & FLAG_OHWI)
             circnn_conv2d_q15_ohwi(&l, x, y);
         else
@@ -176,7 +170,7 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 #endif
 #if CIRCNN_WITH_BC_CONV2D
     case CIRCNN_LAYER_BC_CONV2D: {
-        circnn_bc_conv2d_q15_t l = {window_of(e), e->block_size, relu, w, e->weight_exp, bias,
+        circnn_bc_conv2d_q15_t l = {*g, e->block_size, relu, w, e->weight_exp, bias,
                                     (const int16_t *)section(m, e->scale_off, e->scale_bytes),
                                     e->scale_exp};
         circnn_bc_conv2d_q15(&l, x, y, scratch);
@@ -185,7 +179,7 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 #endif
 #if CIRCNN_WITH_DEPTHWISE_CONV2D
     case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
-        circnn_depthwise_conv2d_q15_t l = {window_of(e), relu, w, e->weight_exp, bias};
+        circnn_depthwise_conv2d_q15_t l = {*g, relu, w, e->weight_exp, bias};
         circnn_depthwise_conv2d_q15(&l, x, y);
         break;
     }
@@ -195,15 +189,13 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 #endif
 #if CIRCNN_WITH_MAXPOOL2D
     case CIRCNN_LAYER_MAXPOOL2D: {
-        circnn_window_t g = window_of(e);
-        circnn_maxpool2d_q15(&g, x, y);
+        circnn_maxpool2d_q15(g, x, y);
         break;
     }
 #endif
 #if CIRCNN_WITH_AVGPOOL2D
     case CIRCNN_LAYER_AVGPOOL2D: {
-        circnn_window_t g = window_of(e);
-        circnn_avgpool2d_q15(&g, x, y);
+        circnn_avgpool2d_q15(g, x, y);
         break;
     }
 #endif
@@ -219,26 +211,103 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *x,
 
 #endif /* CIRCNN_WITH_Q15 */
 
+/* One layer on window g (the layer's own, or a band of it) from x to y. */
+static void run_layer(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
+                      const void *x, void *y, void *scratch)
+{
+    (void)w;
+#if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
+    if (m->dtype == CIRCNN_DTYPE_F32)
+        run_f32(m, e, g, (const float *)x, (float *)y, scratch);
+    else
+        run_q15(m, e, (const int16_t *)w, g, (const int16_t *)x, (int16_t *)y, scratch);
+#elif CIRCNN_WITH_F32
+    run_f32(m, e, g, (const float *)x, (float *)y, scratch);
+#else
+    run_q15(m, e, (const int16_t *)w, g, (const int16_t *)x, (int16_t *)y, scratch);
+#endif
+}
+
+#if CIRCNN_WITH_MAXPOOL2D
+/* A convolution with its 2x2 max pool fused (FLAG_POOL2): two output rows
+ * at a time into the band at the scratch's start, the kernel's scratch
+ * after it, then the pool of the band into one output row.  The whole
+ * convolution's output is never stored; the same values as the two layers.
+ * The block-circulant kernel bands its own output (bc_conv2d.h): it
+ * transforms the whole input once, and its q15 spectra share one exponent
+ * over the whole input, which a band of input rows would change. */
+static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
+                       const void *x, void *y, void *scratch)
+{
+    const uint32_t es = m->dtype == CIRCNN_DTYPE_F32 ? 4u : 2u;
+    const size_t in_row = (size_t)g->in_w * g->in_c * es, out_row = (size_t)e->out[1] * e->out[2] * es;
+    const circnn_window_t pool = circnn_pool2_window(e->out[1], e->out[2]);
+    unsigned char *band = (unsigned char *)scratch;
+    void *rest = band + (size_t)band_bytes(e, es);
+#if CIRCNN_WITH_BC_CONV2D
+    if (e->type == CIRCNN_LAYER_BC_CONV2D) {
+        const void *scale = section(m, e->scale_off, e->scale_bytes), *bias = section(m, e->bias_off, e->bias_bytes);
+#if CIRCNN_WITH_F32
+        if (es == 4u) {
+            circnn_bc_conv2d_f32_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const float *)w,
+                                        (const float *)bias, (const float *)scale};
+            circnn_bc_conv2d_f32_pool2(&l, (const float *)x, (float *)y, (float *)(void *)band, rest);
+            return;
+        }
+#endif
+#if CIRCNN_WITH_Q15
+        circnn_bc_conv2d_q15_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const int16_t *)w, e->weight_exp,
+                                    (const int32_t *)bias, (const int16_t *)scale, e->scale_exp};
+        circnn_bc_conv2d_q15_pool2(&l, (const int16_t *)x, (int16_t *)y, (int16_t *)(void *)band, rest);
+#endif
+        return;
+    }
+#endif
+    for (uint32_t r = 0; r < e->out[0]; r++) {
+        uint32_t first;
+        const circnn_window_t b = pool_band(g, e->out[1], r, &first);
+        run_layer(m, e, w, &b, (const unsigned char *)x + first * in_row, band, rest);
+        unsigned char *to = (unsigned char *)y + r * out_row;
+#if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
+        if (es == 4u)
+            circnn_maxpool2d_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
+        else
+            circnn_maxpool2d_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
+#elif CIRCNN_WITH_F32
+        circnn_maxpool2d_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
+#else
+        circnn_maxpool2d_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
+#endif
+    }
+}
+#endif
+
 void circnn_model_run(const circnn_model_t *m, const void *input, void *output, void *arena)
 {
     unsigned char *base = (unsigned char *)arena;
-    void *scratch = base + m->scratch_offset;
     const void *x = input;
     for (uint32_t l = 0; l < m->layer_count; l++) {
         entry_t e;
         read_entry(m->blob + CIRCNN_HEADER_BYTES + l * CIRCNN_LAYER_ENTRY_BYTES, &e);
         void *y = (l + 1 == m->layer_count) ? output : base + (l % 2u ? m->b_offset : 0u);
+        void *scratch = base + m->scratch_offset;
+        const void *w = section(m, e.weight_off, e.weight_bytes);
+        circnn_window_t g;
+        memset(&g, 0, sizeof g);
+        if (e.kernel_h != 0) g = window_of(&e);   /* window layers: the only ones with a kernel */
         CIRCNN_LAYER_BEGIN(l);
-#if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
-        if (m->dtype == CIRCNN_DTYPE_F32)
-            run_f32(m, &e, (const float *)x, (float *)y, scratch);
-        else
-            run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
-#elif CIRCNN_WITH_F32
-        run_f32(m, &e, (const float *)x, (float *)y, scratch);
-#else
-        run_q15(m, &e, (const int16_t *)x, (int16_t *)y, scratch);
+#if CIRCNN_WITH_Q15 && CIRCNN_WITH_WEIGHT8
+        if (e.flags & FLAG_WEIGHT8) {   /* the int16 weights first, the rest of the scratch after them */
+            w = expand_weight8(m->blob + e.weight_off, e.weight_bytes, (int16_t *)scratch);
+            scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(&e);
+        }
 #endif
+#if CIRCNN_WITH_MAXPOOL2D
+        if (e.flags & FLAG_POOL2)
+            run_pooled(m, &e, w, &g, x, y, scratch);
+        else
+#endif
+            run_layer(m, &e, w, &g, x, y, scratch);
         CIRCNN_LAYER_END(l);
         x = y;
     }

@@ -2,8 +2,9 @@
 version 2, which added the depthwise convolution, version 3, whose q15
 block-circulant layers may store 8-bit spectra, version 4, whose q15
 layers with weights may all store 8-bit weights, version 5, whose
-arena sizes buffers A and B apart, and version 6, whose q15 conv2d of
-several input channels stores its weights OHWI): the runtime and the
+arena sizes buffers A and B apart, version 6, whose q15 conv2d of
+several input channels stores its weights OHWI, and version 7, whose
+conv2d takes the max pool after it into the same layer): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -21,8 +22,9 @@ from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
 MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4", "q15_v5", "f32_v5",
-          "q15_v6")
-VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5, "q15_v6": 6}
+          "q15_v6", "q15_v7", "f32_v7")
+VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5, "q15_v6": 6, "q15_v7": 7,
+           "f32_v7": 7}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -131,6 +133,22 @@ def test_version_6_file_is_the_version_5_network_with_ohwi_conv2d_weights():
         stored = np.frombuffer(model.blob, "<i2", conv.weight.size, entry[15])
         hwio = conv.weight.reshape(conv.kernel + (2, conv.out_shape[2]))
         assert np.array_equal(stored, (hwio.transpose(3, 0, 1, 2) if ohwi else hwio).ravel())
+
+
+@pytest.mark.parametrize("dtype", ["q15", "f32"])
+def test_version_7_files_are_the_earlier_networks_with_the_first_pool_fused(dtype):
+    """q15_v7 / f32_v7 hold the networks of q15_v6 / f32_v5, written after
+    format 7 fused a 2x2 max pool into the convolution before it: the
+    conv2d and maxpool2d layers are one (FLAG_POOL2), the other layers and
+    the outputs the same, and the arena no longer holds the conv2d's output."""
+    old, new = (circnn.load(os.path.join(COMPAT, f"{dtype}_{v}.circ")) for v in
+                (("v6", "v7") if dtype == "q15" else ("v5", "v7")))
+    assert [op.label for op in old.ops[:2]] == ["conv2d+relu", "maxpool2d"]
+    assert new.ops[0].label == "conv2d+relu+maxpool2d" and new.ops[0].out_shape == old.ops[1].out_shape
+    assert [(op.type, op.out_shape) for op in old.ops[2:]] == [(op.type, op.out_shape) for op in new.ops[1:]]
+    assert read(f"{dtype}_{'v6' if dtype == 'q15' else 'v5'}_output.bin") == read(f"{dtype}_v7_output.bin")
+    assert new.blob[circnn.blob.HEADER_BYTES + 1] & circnn.blob.FLAG_POOL2
+    assert new.arena_bytes < old.arena_bytes
 
 
 def _with_flags(blob, layer, flags, version=None):

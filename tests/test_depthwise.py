@@ -260,7 +260,7 @@ def test_format_versions(rng):
     assert q1.version == 1 and q1.blob[4:6] == b"\x01\x00"
     assert _init(q1.blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
     assert B.FORMAT_VERSION == lib.CIRCNN_FORMAT_VERSION == 1              # the oldest read
-    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 6   # 3, 4: 8-bit weights, 5: arena, 6: OHWI
+    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 7   # 5: arena, 6: OHWI, 7: pool
     assert B.DEPTHWISE_CONV2D == lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
     model = small_model(True)
     q2 = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))
@@ -323,8 +323,8 @@ def test_ds_cnn_preset_exports_and_runs_bit_exact(rng):
     model = presets.ds_cnn(16, seed=1)
     x = rng.uniform(0, 1, (24, 28, 28, 1))
     q = model.quantize(x[:16])
-    assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
-        "conv2d+relu", "maxpool2d", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu",
+    assert [op.label for op in q.ops] == [
+        "conv2d+relu+maxpool2d", "depthwise_conv2d+relu", "bc_conv2d+relu", "depthwise_conv2d+relu",
         "bc_conv2d+relu", "flatten", "bc_dense"]
     gap = presets.ds_cnn(16, seed=2, stem_pool=False, head="gap").quantize(x[:16])
     assert [op.name for op in gap.ops][-2:] == ["avgpool2d", "dense"]

@@ -29,6 +29,7 @@
 #undef circnn_bc_dense_q15_scratch_bytes
 
 #define circnn_bc_conv2d_q15 dsp_bc_conv2d_q15
+#define circnn_bc_conv2d_q15_pool2 dsp_bc_conv2d_q15_pool2
 #include "bc_conv2d_q15.c"
 #undef circnn_bc_conv2d_q15
 #undef circnn_spectral_to_q15

@@ -37,9 +37,10 @@ def test_batchnorm_folded_and_relu_fused():
     q = model.quantize(images(model))
     names = [op.name for op in q.ops]
     assert "relu" not in names                          # every ReLU fused
-    assert names == ["conv2d", "maxpool2d", "bc_conv2d", "avgpool2d", "flatten", "bc_conv2d", "dense"]
-    assert all(q.ops[i].relu for i in (0, 2, 5))
-    assert q.ops[5].scale is not None and q.ops[5].kernel == (1, 1)   # BN after bc_dense kept as a scale
+    assert names == ["conv2d", "bc_conv2d", "avgpool2d", "flatten", "bc_conv2d", "dense"]
+    assert q.ops[0].pool                                # and the max pool after the first conv2d
+    assert all(q.ops[i].relu for i in (0, 1, 4))
+    assert q.ops[4].scale is not None and q.ops[4].kernel == (1, 1)   # BN after bc_dense kept as a scale
 
 
 def test_save_load_round_trip(tmp_path):

@@ -497,9 +497,10 @@ def test_compact_cnn_preset_exports_and_runs_bit_exact(rng, head):
     model = presets.compact_cnn(seed=1, head=head, head_block_size=8 if head == "fc" else None)
     x = rng.uniform(0, 1, (24, 28, 28, 1))
     q = model.quantize(x[:16])
-    assert [op.name + ("+relu" if op.relu else "") for op in q.ops] == [
-        "conv2d+relu", "maxpool2d", "bc_conv2d+relu", "maxpool2d", "bc_conv2d+relu", "bc_conv2d+relu"] + {
-        "pool": ["maxpool2d"], 4: ["conv2d+relu"], "fc": []}[head] + ["flatten", "bc_dense" if head == "fc" else "dense"]
+    assert [op.label for op in q.ops] == [
+        "conv2d+relu+maxpool2d", "bc_conv2d+relu+maxpool2d", "bc_conv2d+relu"] + {
+        "pool": ["bc_conv2d+relu+maxpool2d"], 4: ["bc_conv2d+relu", "conv2d+relu"], "fc": ["bc_conv2d+relu"]}[head] + [
+        "flatten", "bc_dense" if head == "fc" else "dense"]
     xq = q.quantize_input(x)
     assert np.array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))
     ref = model.forward(x)
@@ -596,7 +597,7 @@ def test_cli_train_end_to_end(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "float" in text and "q15 C engine" in text
     q = circnn.load(str(out))
-    assert q.dtype == "q15" and [op.name for op in q.ops][:3] == ["conv2d", "maxpool2d", "bc_conv2d"]
+    assert q.dtype == "q15" and [op.label for op in q.ops][:2] == ["conv2d+relu+maxpool2d", "bc_conv2d+relu+maxpool2d"]
     assert "fm" in header.read_text()
     float_acc, q15_acc = (float(v.split()[0]) for v in text.split("float ")[1].split("q15 C engine ")[:2])
     assert float_acc > 30 and abs(float_acc - q15_acc) <= 2.0

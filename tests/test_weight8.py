@@ -19,7 +19,7 @@ import circnn
 from circnn import layers as L
 from circnn._native import ffi, lib
 from circnn.export import quantization as Q
-from circnn.export.exporter import export
+from circnn.export.exporter import export, fuse_max_pools
 from circnn.export.lowering import ExportError, lower
 from circnn.format import blob as B
 from circnn.format.arena import arena_bytes
@@ -120,8 +120,8 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     weighted = [i for i, op in enumerate(q8.ops) if op.weight is not None]
     plain = any(q8.ops[i].type not in B.CIRCULANT for i in weighted)
     # 8-bit weights need format 3 (circulant) or 4; the arena layout of format 5 (buffers A and B sized
-    # apart) or OHWI conv2d weights (6) may need more
-    assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION)
+    # apart), OHWI conv2d weights (6) or a fused pool (7) may need more
+    assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION, B.POOL2_VERSION)
     assert q8.version == max(4 if plain else 3, q16.version)
     assert q16.blob == m.quantize(x, weight_bits=16).blob           # the default, byte for byte
     assert weighted and all(q8.ops[i].weight_bits == 8 for i in weighted)
@@ -147,10 +147,10 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     for op in q8.ops:
         o = B.Op(op.type, op.in_shape, op.out_shape, relu=op.relu, same=op.same, kernel=op.kernel,
                  stride=op.stride, block_size=op.block_size, bias=op.bias, scale=op.scale,
-                 weight_exp=op.weight_exp, scale_exp=op.scale_exp, out_frac=op.out_frac)
+                 weight_exp=op.weight_exp, scale_exp=op.scale_exp, out_frac=op.out_frac, pool=op.pool)
         o.weight = op.weight
         ops.append(o)
-    lowered = lower(m)
+    lowered = fuse_max_pools(lower(m))   # the exporter's ops, pools fused
     frac = q8.input_frac
     for o, low in zip(ops, lowered):
         if o.weight is not None:
@@ -163,7 +163,8 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     data = B.pack("q15", ops, ops[0].in_shape, ops[-1].out_shape, q8.input_frac, q8.output_frac,
                   arena_bytes(ops, "q15"))
     wide = circnn.ExportedModel(data, source=m)
-    assert all(op.weight_bits == 16 for op in wide.ops) and wide.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION)
+    assert all(op.weight_bits == 16 for op in wide.ops) and wide.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION,
+                                                                                B.POOL2_VERSION)
     np.testing.assert_array_equal(circnn.Engine(wide).run_raw(xq), got)
 
 
@@ -304,7 +305,7 @@ def test_arena_holds_the_int16_copy():
     header that disagrees)."""
     m = every_kind()
     x = images(m, 8)
-    q8, q16 = m.quantize(x, weight_bits=8), m.quantize(x)
+    q8, q16 = m.quantize(x, weight_bits=8, fuse_pools=False), m.quantize(x, fuse_pools=False)
     a16 = lambda n: -(-n // 16) * 16   # noqa: E731
     buffers = 2 * a16(max(2 * int(np.prod(op.out_shape)) for op in q8.ops[:-1]))
     kernel = q16.arena_bytes - buffers      # the largest kernel scratch (16-bit weights: no copies)
@@ -341,9 +342,10 @@ def _field(blob, i, offset, value):
 
 
 def test_malformed_flag_refused():
+    """(Pools apart: the blob may then be relabelled as the older versions.)"""
     m = both_kinds()
     x = images(m, 8)
-    q8, q16 = m.quantize(x, weight_bits=8), m.quantize(x)
+    q8, q16 = m.quantize(x, weight_bits=8, fuse_pools=False), m.quantize(x, fuse_pools=False)
     circ = next(i for i, op in enumerate(q8.ops) if op.type == B.BC_CONV2D)
     assert _init(q8.blob) == lib.CIRCNN_ERR_ARENA                      # valid: asks for its arena
     cases = {
@@ -356,7 +358,7 @@ def test_malformed_flag_refused():
     with pytest.raises(B.ModelFormatError, match="8-bit weights"):
         circnn.ExportedModel(cases["flag in a version 2 blob"])
     # an f32 model: the flag is refused
-    f = m.to_f32()
+    f = m.to_f32(fuse_pools=False)
     i = next(i for i, op in enumerate(f.ops) if op.type == B.BC_CONV2D)
     bad = _flagged(f.blob, i, version=4)
     assert _init(bad) == lib.CIRCNN_ERR_LAYER
@@ -370,7 +372,7 @@ def test_malformed_dense_kinds_refused(kind):
     code from init (and the Python reader refuses what it can tell)."""
     m = every_kind()
     x = images(m, 8)
-    q8, q16 = m.quantize(x, weight_bits=8), m.quantize(x)
+    q8, q16 = m.quantize(x, weight_bits=8, fuse_pools=False), m.quantize(x, fuse_pools=False)
     t = {"dense": B.DENSE, "conv2d": B.CONV2D, "depthwise_conv2d": B.DEPTHWISE_CONV2D}[kind]
     i = next(i for i, op in enumerate(q8.ops) if op.type == t)
     count = q8.ops[i].weight.size

@@ -118,6 +118,20 @@ void circnn_bc_conv2d_f32(const circnn_bc_conv2d_f32_t *layer, const float *x, f
 void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
                           void *scratch);
 
+/*
+ * The layer followed by a 2x2 max pool (stride 2, no padding; requires
+ * out_h, out_w >= 2): y receives (out_h / 2) x (out_w / 2) x out_c values
+ * (floor), exactly the max pool of what the layer alone gives.  The input is
+ * transformed once (for q15 with the same E), then two output rows at a
+ * time are computed into band (4 * (out_w / 2) * out_c values, of its own,
+ * 4-byte aligned) and pooled: the layer's whole output is never stored.
+ * scratch as for the layer.
+ */
+void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y, float *band,
+                                void *scratch);
+void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
+                                int16_t *band, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

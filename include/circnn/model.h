@@ -20,7 +20,7 @@
  * last bit is the C library's.
  *
  * ===========================================================================
- * Blob format, versions 1 to 6 (independent of the release version).
+ * Blob format, versions 1 to 7 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2
  * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
  * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
@@ -29,15 +29,19 @@
  * Version 5 changed the arena layout (see Arena: each buffer sized by the
  * tensors it holds), and so the header's arena figure, and nothing else.
  * Version 6 added the layer flag "OHWI weights" (bit 3) for q15 CONV2D and
- * nothing else.  This runtime reads versions CIRCNN_FORMAT_VERSION (the
- * oldest, 1: what the firmware headers of version-1 models check) to
- * CIRCNN_FORMAT_VERSION_NEWEST (6); the exporter writes the oldest version
- * that holds the model, so a model without a depthwise layer, 8-bit
- * weights or a q15 conv2d of more than one input channel, whose arena is
- * the same under both layouts, is the same bytes as before and older
- * runtimes read it (8-bit weights in circulant layers only: version 3).
- * The exporter stores every q15 CONV2D of more than one input channel OHWI
- * (version 6), the layout its fast kernel reads.
+ * nothing else.  Version 7 added the layer flag "2x2 max pool" (bit 4) for
+ * CONV2D, BC_CONV2D and DEPTHWISE_CONV2D and nothing else.  This runtime reads
+ * versions CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers
+ * of version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (7); the
+ * exporter writes the oldest version that holds the model, so a model
+ * without a depthwise layer, 8-bit weights, a q15 conv2d of more than one
+ * input channel or a fused pool, whose arena is the same under both
+ * layouts, is the same bytes as before and older runtimes read it (8-bit
+ * weights in circulant layers only: version 3).  The exporter stores every
+ * q15 CONV2D of more than one input channel OHWI (version 6), the layout
+ * its fast kernel reads, and fuses a 2x2 max pool of stride 2 ("valid")
+ * into the convolution before it (version 7) unless asked
+ * not to.
  *
  * Header, 64 bytes:
  *   0  u8[4]  magic "CIRC"
@@ -63,7 +67,9 @@
  *             layers with weights: BC_DENSE and BC_CONV2D from version 3,
  *             DENSE, CONV2D and DEPTHWISE_CONV2D from version 4; see
  *             below), bit 3 OHWI weights (q15 CONV2D from version 6: the
- *             weight section is (out_c, kh, kw, in_c)); other bits 0
+ *             weight section is (out_c, kh, kw, in_c)), bit 4 2x2 max
+ *             pool (CONV2D, BC_CONV2D and DEPTHWISE_CONV2D from version
+ *             7; see below); other bits 0
  *   2  u16    block size k (circulant layers; 0 otherwise)
  *   4  u16[3] input shape (h, w, c)
  *  10  u16[3] output shape (h, w, c)
@@ -89,6 +95,18 @@
  * 16) of the layer's scratch before the layer runs, the kernel's scratch
  * following (see Arena).  A runtime built without CIRCNN_WITH_WEIGHT8
  * (circnn/config.h) refuses such layers with CIRCNN_ERR_DISABLED.
+ *
+ * 2x2 max pool (flag bit 4): the layer is the convolution (ReLU included)
+ * followed by a max pool of 2x2 windows, stride 2, no padding: its output
+ * shape is the pool's, (floor(oh / 2), floor(ow / 2), c) for the
+ * convolution's (oh, ow, c), at least 1 x 1; kernel, stride and padding
+ * are the convolution's.  The runtime computes the convolution two output
+ * rows at a time into a band at the start of the layer's scratch (after the
+ * int16 copy of 8-bit weights): 2 * (2 * floor(ow / 2)) * c elements,
+ * rounded up to 16 bytes; then pools the band into one output row.  The
+ * values are those of the two layers; the convolution's output is never
+ * stored whole.  BC_CONV2D transforms its whole input once, as without the
+ * pool, and bands its output the same way (circnn_bc_conv2d_*_pool2).
  *
  * Layers (shapes are (h, w, c); a feature vector is (1, 1, n)):
  *   DENSE       (1,1,n) -> (1,1,m); weight m x n row-major      (layers.h)
@@ -116,7 +134,8 @@
  *   (no B with one intermediate tensor, L = 2; neither with one layer),
  * at arena offsets 0 and A, followed at A + B by the largest scratch any
  * layer needs, rounded up to 16 bytes (a layer with 8-bit weights: 2 *
- * weight count rounded up to 16, plus its kernel's); arena bytes =
+ * weight count rounded up to 16, plus its kernel's; a layer with a fused
+ * pool: its band, plus its kernel's); arena bytes =
  * A + B + align16(scratch).  Versions 1 to 4 (what circnn wrote before)
  * size both buffers by the largest intermediate tensor (A = B = align16(max
  * over all l < L - 1), B still absent for L <= 2); the runtime keeps that
@@ -179,7 +198,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 6
+#define CIRCNN_FORMAT_VERSION_NEWEST 7
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64

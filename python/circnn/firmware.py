@@ -415,7 +415,7 @@ def build(model, target, out_dir, inputs=None, count=8, seed=0, board=None, jobs
     memory = memory_report(elf, model, stack)
     record = dict(target=target, board=board, dtype=model.dtype, elf=os.path.basename(elf), vectors=int(len(x)),
                   config=config,
-                  layers=[op.name + ("+relu" if op.relu else "") for op in model.ops],
+                  layers=[op.label for op in model.ops],
                   model_sha256=model.hash, memory=memory,
                   note=(f"{target} has no FPU: f32 runs in software floating point" if model.dtype == "f32"
                         and not spec["fpu"] else None))

@@ -109,7 +109,7 @@ class ExportedModel:
         ops, frac = [], self.input_frac
         for op in self.ops:
             f = B.Op(op.type, op.in_shape, op.out_shape, relu=op.relu, same=op.same, kernel=op.kernel,
-                     stride=op.stride, block_size=op.block_size)
+                     stride=op.stride, block_size=op.block_size, pool=op.pool)
             if op.weight is not None:
                 f.weight = (op.weight * 2.0 ** (op.weight_exp + frac - op.out_frac)).astype(np.float32)
                 if op.bias is not None:
@@ -160,7 +160,7 @@ class ExportedModel:
             nbytes = sum(0 if a is None else a.nbytes for a in (op.weight, op.bias, op.scale))
             if op.weight_bits == 8:   # one byte a weight in the blob
                 nbytes -= op.weight.nbytes - op.weight.size
-            rows.append(dict(index=i, type=op.name + ("+relu" if op.relu else "") + ("+w8" if op.weight_bits == 8 else ""),
+            rows.append(dict(index=i, type=op.label + ("+w8" if op.weight_bits == 8 else ""),
                              input=op.in_shape,
                              output=op.out_shape, k=op.block_size or "", params=params + extra,
                              dense_params=dense + extra, bytes=nbytes))

@@ -44,6 +44,25 @@ def _float32_op(op):
             op.scale = e["scale"].astype(np.float32)
 
 
+def fuse_max_pools(ops):
+    """Each convolution followed by a 2x2 max pool of stride 2 and "valid"
+    padding (MaxPool2d(2)) takes the pool in (Op.pool, format 7): the
+    runtime then computes two of its output rows at a time and pools them at
+    once (src/model_run.c), so that the convolution's output, often the
+    model's largest tensor, is never stored: the arena holds the pooled one
+    and a band of two rows.  Same values as the two layers."""
+    fused = []
+    for op in ops:
+        prev = fused[-1] if fused else None
+        if (op.type == B.MAXPOOL2D and op.kernel == (2, 2) and op.stride == 2 and not op.same
+                and prev is not None and prev.type in B.POOLING and not prev.pool):
+            prev.pool, prev.out_shape = True, op.out_shape
+            prev.extra["layer"] = f"{_where(prev)} + {_where(op)}"
+        else:
+            fused.append(op)
+    return fused
+
+
 def _field_range_message(ops, exc):
     where = "the model's input" if exc.layer is None else _where(ops[exc.layer])
     text = f"{where}: {exc.field} {exc.value} does not fit the blob (range [{exc.low}, {exc.high}])"
@@ -53,12 +72,14 @@ def _field_range_message(ops, exc):
     return text
 
 
-def export(model, dtype, calibration_x=None, batch_size=256, weight_bits=16):
+def export(model, dtype, calibration_x=None, batch_size=256, weight_bits=16, fuse_pools=True):
     """The ExportedModel of `model` in dtype "q15" (activation scales from
     calibration_x) or "f32".  weight_bits=8 (q15 only) stores the weights of
     every layer that has them (dense, conv2d, depthwise_conv2d, and the
     spectra of bc_dense, bc_conv2d) in 8 bits, one byte a weight (format 4;
-    3 when only block-circulant layers have weights)."""
+    3 when only block-circulant layers have weights).  fuse_pools: a 2x2 max
+    pool after a convolution is fused into it (format 7; fuse_max_pools);
+    False keeps it a layer of its own, which older runtimes read."""
     if dtype not in B.DTYPES:
         raise ExportError(f"dtype must be 'f32' or 'q15', got {dtype!r}")
     if weight_bits not in (8, 16):
@@ -94,6 +115,8 @@ def export(model, dtype, calibration_x=None, batch_size=256, weight_bits=16):
         for i, op in enumerate(ops):
             _quantize_op(op, fracs[i], fracs[i + 1], weight_bits)
         in_frac, out_frac = fracs[0], fracs[-1]
+    if fuse_pools:   # after calibration, which runs (and scales) the layers one by one
+        ops = fuse_max_pools(ops)
     arena = arena_bytes(ops, dtype)
     try:
         data = B.pack(dtype, ops, _shape3(model.input_shape), ops[-1].out_shape, in_frac, out_frac, arena)

@@ -9,13 +9,22 @@ from ..nn.window import window_geometry
 from . import blob as B
 
 
+def _align16(n):
+    return -(-n // 16) * 16
+
+
 def _scratch_bytes(op, dtype):
-    """The kernel's scratch; with 8-bit weights the int16 copy of them first
-    (2 bytes a weight, rounded up to 16: src/model_run.c)."""
-    kernel = _kernel_scratch_bytes(op, dtype)
+    """The layer's scratch (src/model.c): with 8-bit weights the int16 copy
+    of them first (2 bytes a weight, rounded up to 16); with a fused pool the
+    band of two convolution rows next (rounded up to 16); the kernel's last
+    (none for the layers that fuse a pool)."""
+    es = 4 if dtype == "f32" else 2
+    total = _kernel_scratch_bytes(op, dtype)
     if op.weight_bits == 8:
-        return -(-2 * int(op.weight.size) // 16) * 16 + kernel
-    return kernel
+        total += _align16(2 * int(op.weight.size))
+    if op.pool:
+        total += _align16(4 * op.out_shape[1] * op.out_shape[2] * es)
+    return total
 
 
 def _kernel_scratch_bytes(op, dtype):

@@ -11,7 +11,7 @@ from .._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
 FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
-FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (6)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (7)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -46,6 +46,10 @@ WEIGHT8_VERSION = min(WEIGHT8_VERSIONS.values())   # the format version that int
 ARENA_VERSION = 5       # the format version whose arena sizes buffers A and B apart (circnn/model.h)
 FLAG_OHWI = 8           # a q15 conv2d stores its weights (out_c, kh, kw, in_c), not HWIO
 OHWI_VERSION = 6        # the format version that introduced FLAG_OHWI
+FLAG_POOL2 = 16         # a convolution with a 2x2 max pool (stride 2, valid) fused after it
+POOL2_VERSION = 7       # the format version that introduced FLAG_POOL2
+#: the layer types that may fuse the pool (FLAG_POOL2): the convolutions
+POOLING = (CONV2D, BC_CONV2D, DEPTHWISE_CONV2D)
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
 
 _HEADER = struct.Struct("<4sHHII BBHI 3H3H bb 26x")
@@ -91,6 +95,9 @@ class Op:
     int8 (FLAG_WEIGHT8; format 3 for bc_dense and bc_conv2d, 4 for dense,
     conv2d and depthwise_conv2d); weight holds the int16 values they mean.
     conv2d weight is HWIO here whatever the blob's order (stored_ohwi).
+    pool (the convolutions, format 7): a 2x2 max pool, stride 2, "valid",
+    follows in the same layer (FLAG_POOL2); out_shape is the pool's output,
+    kernel, stride and padding the convolution's.
     """
     type: int
     in_shape: tuple
@@ -107,11 +114,17 @@ class Op:
     scale_exp: int = 0
     out_frac: int = 0        # q15: the output tensor's scale (informative; the runtime does not use it)
     weight_bits: int = 16    # q15 layers with weights: 8 stores them (all multiples of 256) as int8 w16 / 256
+    pool: bool = False       # the convolutions: a 2x2 max pool fused after the layer
     extra: dict = field(default_factory=dict)   # export-time notes (frac bits, float weights)
 
     @property
     def name(self):
         return LAYER_NAMES[self.type]
+
+    @property
+    def label(self):
+        """The layer with what is fused into it, for tables: "conv2d+relu+maxpool2d"."""
+        return self.name + ("+relu" if self.relu else "") + ("+maxpool2d" if self.pool else "")
 
 
 def _align(n):
@@ -144,12 +157,14 @@ def version_of(ops, dtype):
     newer layer types stays readable by older runtimes, byte for byte):
     ARENA_VERSION when the arena layout of circnn/model.h's version 5
     (buffers A and B sized apart) differs from the older one's, OHWI_VERSION
-    with a q15 conv2d of more than one input channel (stored_ohwi)."""
+    with a q15 conv2d of more than one input channel (stored_ohwi),
+    POOL2_VERSION with a fused pool."""
     a, b = buffer_bytes(ops, dtype)
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
                + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS]
                + ([ARENA_VERSION] if a != b and b != 0 else [])
-               + [OHWI_VERSION for op in ops if stored_ohwi(op, dtype)], default=1)
+               + [OHWI_VERSION for op in ops if stored_ohwi(op, dtype)]
+               + [POOL2_VERSION for op in ops if op.pool], default=1)
 
 
 def weight8(op):
@@ -186,7 +201,7 @@ def pack(dtype, ops, input_shape, output_shape, input_frac, output_frac, arena_b
         b_off, b_len = place(op.bias)
         s_off, s_len = place(op.scale)
         flags = (FLAG_RELU if op.relu else 0) | (FLAG_SAME if op.same else 0) | \
-            (FLAG_WEIGHT8 if op.weight_bits == 8 else 0) | (FLAG_OHWI if ohwi else 0)
+            (FLAG_WEIGHT8 if op.weight_bits == 8 else 0) | (FLAG_OHWI if ohwi else 0) | (FLAG_POOL2 if op.pool else 0)
         _fit(len(entries), [("block size", "H", op.block_size)]
              + [(f"input shape[{d}]", "H", v) for d, v in enumerate(op.in_shape)]
              + [(f"output shape[{d}]", "H", v) for d, v in enumerate(op.out_shape)]
@@ -271,9 +286,13 @@ def unpack(blob):
                 raise ModelFormatError(f"layer {i}: an OHWI weight section of {0 if weight is None else weight.size} "
                                        f"values, the layer's shape needs {count}")
             weight = weight.reshape(f[8], f[9], f[10], f[5]).transpose(1, 2, 3, 0).ravel()   # HWIO, as Op holds it
+        if flags & FLAG_POOL2 and (kind not in POOLING or version < POOL2_VERSION):
+            raise ModelFormatError(f"layer {i}: a fused max pool in a version {version} {LAYER_NAMES[kind]} layer; "
+                                   f"only convolutions have one, from format version {POOL2_VERSION}")
         ops.append(Op(type=kind, in_shape=tuple(f[3:6]), out_shape=tuple(f[6:9]), relu=bool(flags & FLAG_RELU),
                       same=bool(flags & FLAG_SAME), kernel=(f[9], f[10]), stride=f[11], block_size=k,
                       out_frac=f[12], weight_exp=f[13], scale_exp=f[14], weight_bits=8 if bits8 else 16,
+                      pool=bool(flags & FLAG_POOL2),
                       weight=weight,
                       bias=section(f[17], f[18], np.dtype("<f4") if name == "f32" else np.dtype("<i4")),
                       scale=section(f[19], f[20], wtype)))

@@ -52,6 +52,8 @@ def needs(model):
         used.add("WEIGHT8")
     if any(B.stored_ohwi(op, model.dtype) for op in model.ops):
         used.add("CONV2D_OHWI")
+    if any(op.pool for op in model.ops):   # a fused pool runs the pool's kernel
+        used.add("MAXPOOL2D")
     return {o: int(o in used) for o in CONFIG_OPTIONS}
 
 

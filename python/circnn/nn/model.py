@@ -71,14 +71,16 @@ class Model:
     def quantize(self, calibration_x, **options):
         """The q15 exported model, activation scales calibrated on calibration_x.
         Options: batch_size (calibration), weight_bits=16 (8: the weights of
-        every layer that has them stored in 8 bits, one byte a weight)."""
+        every layer that has them stored in 8 bits, one byte a weight),
+        fuse_pools=True (False: a 2x2 max pool after a convolution stays a
+        layer of its own, for runtimes older than format 7)."""
         from ..export.exporter import export
         return export(self, "q15", calibration_x, **options)
 
-    def to_f32(self):
-        """The f32 exported model."""
+    def to_f32(self, **options):
+        """The f32 exported model.  Options: fuse_pools=True (as quantize)."""
         from ..export.exporter import export
-        return export(self, "f32")
+        return export(self, "f32", **options)
 
     def summary(self):
         rows = [f"input {self.input_shape}"]

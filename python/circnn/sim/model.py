@@ -24,6 +24,8 @@ def run_q15(model, xq):
     v = xq.reshape((n,) + model.ops[0].in_shape)
     for op in model.ops:
         v = _q15_op(op, v)
+        if op.pool:   # the fused 2x2 max pool (FLAG_POOL2): the pool layer's twin on the convolution's output
+            v = fixed_layers.maxpool2d_q15(v, 2, 2, 2, 0, 0, op.out_shape[0], op.out_shape[1])
     return v.reshape((n,) + model.output_shape)
 
 
@@ -72,6 +74,14 @@ def float_op(op, x, weight=None, bias=None, scale=None):
     one float forward over lowered ops: run_f32 passes the f32 model's arrays,
     the exporter's calibration its float64 originals.  An op type it does not
     know raises ValueError."""
+    y = _float_layer(op, x, weight, bias, scale)
+    if op.pool:   # the fused 2x2 max pool (FLAG_POOL2)
+        from ..nn import layers as L
+        return L.MaxPool2d(2).forward(y)
+    return y
+
+
+def _float_layer(op, x, weight=None, bias=None, scale=None):
     from ..nn import layers as L
     n = len(x)
     padding = "same" if op.same else "valid"

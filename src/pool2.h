@@ -1,0 +1,26 @@
+/* pool2.h - the 2x2 max pool (stride 2, no padding) fused after a
+ * convolution (FLAG_POOL2, circnn/model.h), private: the pool's window over
+ * a band of two convolution rows. */
+#ifndef CIRCNN_POOL2_H
+#define CIRCNN_POOL2_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "circnn/window.h"
+
+/* Two rows of 2 * pooled_w pixels of `channels` -> one row of pooled_w. */
+static inline circnn_window_t circnn_pool2_window(uint32_t pooled_w, uint32_t channels)
+{
+    circnn_window_t p;
+    memset(&p, 0, sizeof p);
+    p.in_h = 2;
+    p.in_w = (uint16_t)(2u * pooled_w);
+    p.in_c = p.out_c = (uint16_t)channels;
+    p.out_h = 1;
+    p.out_w = (uint16_t)pooled_w;
+    p.kernel_h = p.kernel_w = p.stride = 2;
+    return p;
+}
+
+#endif /* CIRCNN_POOL2_H */
