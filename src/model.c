@@ -56,14 +56,15 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
 
 /* A layer's scratch (model_run.c): with 8-bit weights, first the int16
  * weights the layer expands its int8 weights into (2 bytes a weight,
- * rounded up to 16); with a fused pool, then the band of two convolution
+ * rounded up to 16; a dense layer's from format 7: DENSE8_ROWS rows); with
+ * a fused pool, then the band of two convolution
  * rows (band_bytes); then the kernel's (0 for the dense kinds). */
-static size_t layer_scratch_all(const entry_t *e, uint32_t dtype)
+static size_t layer_scratch_all(const entry_t *e, uint32_t version, uint32_t dtype)
 {
     size_t kernel = layer_scratch(e, dtype);
     if (kernel > 0xFFFF0000u) return kernel;
     uint64_t all = kernel;
-    if (CIRCNN_WITH_WEIGHT8 && (e->flags & FLAG_WEIGHT8)) all += weight8_expanded_bytes(e);
+    if (CIRCNN_WITH_WEIGHT8 && (e->flags & FLAG_WEIGHT8)) all += weight8_expanded_bytes(e, version);
     if (e->flags & FLAG_POOL2) all += band_bytes(e, dtype == CIRCNN_DTYPE_F32 ? 4u : 2u);
     return all > 0xFFFF0000u ? SIZE_MAX : (size_t)all;
 }
@@ -232,7 +233,7 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
         uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */
         if (l + 1 < layers && act_bytes > largest_act[l % 2u]) largest_act[l % 2u] = act_bytes;
-        size_t scratch = layer_scratch_all(&e, dtype);
+        size_t scratch = layer_scratch_all(&e, version, dtype);
         if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
         if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
     }

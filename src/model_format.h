@@ -18,6 +18,8 @@
 #define OHWI_VERSION 6u
 #define FLAG_POOL2 16u           /* a 2x2 max pool (stride 2, valid) after the convolution: format 7 */
 #define POOL2_VERSION 7u
+#define DENSE8_ROWS 4u           /* an 8-bit DENSE layer widens this many rows at a time (model_run.c) */
+#define DENSE8_ROWS_VERSION 7u   /* from this format on, its scratch holds only those (circnn/model.h) */
 #define ARENA_BY_PARITY_VERSION 5u  /* from this format on, buffers A and B are sized apart (circnn/model.h) */
 
 typedef struct entry {
@@ -72,10 +74,16 @@ static inline void read_entry(const uint8_t *p, entry_t *e)
 }
 
 /* Bytes of the int16 copy of an 8-bit weight section (FLAG_WEIGHT8) at the
- * start of the layer's scratch: 2 a weight, rounded up to 16. */
-static inline uint64_t weight8_expanded_bytes(const entry_t *e)
+ * start of the layer's scratch: 2 a weight, rounded up to 16.  A DENSE
+ * layer widens DENSE8_ROWS rows at a time (4-byte aligned in the blob, as
+ * rows of 4 x in_features bytes start there): in a blob of format 7 on, its
+ * scratch holds those alone; an older blob states the whole copy. */
+static inline uint64_t weight8_expanded_bytes(const entry_t *e, uint32_t version)
 {
-    return (2u * (uint64_t)e->weight_bytes + 15u) & ~(uint64_t)15u;
+    uint64_t count = e->weight_bytes;
+    if (e->type == CIRCNN_LAYER_DENSE && version >= DENSE8_ROWS_VERSION && e->out[2] > DENSE8_ROWS)
+        count = (uint64_t)DENSE8_ROWS * e->in[2];
+    return (2u * count + 15u) & ~(uint64_t)15u;
 }
 
 /* Whether this build runs models of a numeric type, and layers of a type

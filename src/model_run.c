@@ -146,6 +146,20 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *w,
     switch (e->type) {
 #if CIRCNN_WITH_DENSE
     case CIRCNN_LAYER_DENSE: {
+#if CIRCNN_WITH_WEIGHT8
+        if (e->flags & FLAG_WEIGHT8) {   /* a few rows widened at a time, the same sums */
+            const uint32_t n = e->in[2];
+            for (uint32_t o = 0; o < e->out[2]; o += DENSE8_ROWS) {
+                const uint32_t rows = e->out[2] - o < DENSE8_ROWS ? e->out[2] - o : DENSE8_ROWS;
+                circnn_dense_q15_t l = {n, rows, relu,
+                                        expand_weight8(m->blob + e->weight_off + (size_t)o * n, rows * n,
+                                                       (int16_t *)scratch),
+                                        e->weight_exp, bias ? bias + o : NULL};
+                circnn_dense_q15(&l, x, y + o);
+            }
+            break;
+        }
+#endif
         circnn_dense_q15_t l = {e->in[2], e->out[2], relu, w, e->weight_exp, bias};
         circnn_dense_q15(&l, x, y);
         break;
@@ -297,9 +311,10 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
         if (e.kernel_h != 0) g = window_of(&e);   /* window layers: the only ones with a kernel */
         CIRCNN_LAYER_BEGIN(l);
 #if CIRCNN_WITH_Q15 && CIRCNN_WITH_WEIGHT8
-        if (e.flags & FLAG_WEIGHT8) {   /* the int16 weights first, the rest of the scratch after them */
+        /* the int16 weights first, the rest of the scratch after them (dense: in run_q15) */
+        if ((e.flags & FLAG_WEIGHT8) && e.type != CIRCNN_LAYER_DENSE) {
             w = expand_weight8(m->blob + e.weight_off, e.weight_bytes, (int16_t *)scratch);
-            scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(&e);
+            scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(&e, CIRCNN_FORMAT_VERSION_NEWEST);
         }
 #endif
 #if CIRCNN_WITH_MAXPOOL2D

@@ -38,10 +38,11 @@ def table(blob):
     return version, dtype, rows
 
 
-def scratch(dtype, row):
+def scratch(dtype, row, version):
     """The kernel's scratch of one layer, asked of the C library's own size
     functions (the part of the rule this change leaves alone), with its
-    int16 weight copy when the layer stores 8-bit weights and the band of
+    int16 weight copy when the layer stores 8-bit weights (of a dense layer
+    of more than 4 outputs, from format 7: 4 rows of them) and the band of
     two convolution rows when a max pool is fused into it (format 7)."""
     kind, flags, k, i, o, kh, kw, stride, weight_bytes = row
     f32 = dtype == lib.CIRCNN_DTYPE_F32
@@ -56,7 +57,8 @@ def scratch(dtype, row):
                                                pad_left=pad_w // 2))
         n = (lib.circnn_bc_conv2d_f32_scratch_bytes if f32 else lib.circnn_bc_conv2d_q15_scratch_bytes)(g, k)
     if flags & 4:   # 8-bit weights (one byte each in the blob): their int16 copy first, rounded up to 16
-        n += a16(2 * weight_bytes)
+        dense_rows = kind == lib.CIRCNN_LAYER_DENSE and version >= 7 and o[2] > 4   # format 7: 4 rows of it
+        n += a16(2 * (4 * i[2] if dense_rows else weight_bytes))
     if flags & 16:  # a fused 2x2 max pool: two rows of the convolution, each twice the pooled width
         n += a16(2 * (2 * o[1]) * o[2] * (4 if f32 else 2))
     return n
@@ -73,7 +75,7 @@ def oracle(blob):
     if version < B.ARENA_VERSION:
         a = b = max(a, b)
         b = b if len(rows) > 2 else 0
-    return a, b, a + b + a16(max(scratch(dtype, r) for r in rows))
+    return a, b, a + b + a16(max(scratch(dtype, r, version) for r in rows))
 
 
 def aligned(data, size, offset=0):

@@ -122,7 +122,9 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     # 8-bit weights need format 3 (circulant) or 4; the arena layout of format 5 (buffers A and B sized
     # apart), OHWI conv2d weights (6) or a fused pool (7) may need more
     assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION, B.POOL2_VERSION)
-    assert q8.version == max(4 if plain else 3, q16.version)
+    # an 8-bit dense layer of more than DENSE8_ROWS outputs: format 7, whose scratch holds a few rows
+    rows = any(B.dense8_rows(op) for op in q8.ops)
+    assert q8.version == max(4 if plain else 3, q16.version, B.DENSE8_ROWS_VERSION if rows else 0)
     assert q16.blob == m.quantize(x, weight_bits=16).blob           # the default, byte for byte
     assert weighted and all(q8.ops[i].weight_bits == 8 for i in weighted)
     for i, op in enumerate(q8.ops):
@@ -300,9 +302,12 @@ def test_accuracy_close_to_q15(rng):
 def test_arena_holds_the_int16_copy():
     """The arena: two buffers, then the largest of the layers' scratch, now
     the int16 copy of a layer's weights (2 bytes a weight, rounded up to 16)
-    plus its kernel's: the dense head's copy is the largest here.  The C
-    runtime computes the same figure (init refuses one byte less, and a
-    header that disagrees)."""
+    plus its kernel's; a dense layer's copy holds DENSE8_ROWS rows at a time
+    from format 7 on (the 800-32 layer's: 4 x 800 weights, its 32 rows in
+    eight steps), the whole copy before.  The C runtime computes the same
+    figure (init refuses one byte less, and a header that disagrees); a blob
+    of format 6 that states the whole copy is read and runs in that arena,
+    with the same outputs."""
     m = every_kind()
     x = images(m, 8)
     q8, q16 = m.quantize(x, weight_bits=8, fuse_pools=False), m.quantize(x, fuse_pools=False)
@@ -310,20 +315,32 @@ def test_arena_holds_the_int16_copy():
     buffers = 2 * a16(max(2 * int(np.prod(op.out_shape)) for op in q8.ops[:-1]))
     kernel = q16.arena_bytes - buffers      # the largest kernel scratch (16-bit weights: no copies)
     head = next(op for op in q8.ops if op.type == B.DENSE)
-    copy = a16(2 * head.weight.size)
-    assert copy == 2 * 5 * 5 * 16 * 32
-    # every circulant layer's copy plus the largest kernel scratch is smaller: the head decides
-    assert all(a16(2 * op.weight.size) + kernel < copy for op in q8.ops if op.type in B.CIRCULANT)
-    assert q8.arena_bytes == buffers + copy
+    assert head.weight.shape == (32, 5 * 5 * 16) and B.dense8_rows(head) and q8.version == B.DENSE8_ROWS_VERSION
+    rows, whole = a16(2 * B.DENSE8_ROWS * 5 * 5 * 16), a16(2 * head.weight.size)
+    circulant = max(a16(2 * op.weight.size) + kernel for op in q8.ops if op.type in B.CIRCULANT)
+    assert q8.arena_bytes == buffers + max(rows, circulant) < buffers + whole
     fc = circnn.Model([L.Flatten(), L.Dense(64, 10, seed=1)], input_shape=(8, 8, 1))
     f8, f16 = fc.quantize(images(fc, 8), weight_bits=8), fc.quantize(images(fc, 8))
-    assert f8.arena_bytes == f16.arena_bytes + a16(2 * 640)    # no kernel scratch: the copy alone
+    assert f8.arena_bytes == f16.arena_bytes + a16(2 * B.DENSE8_ROWS * 64)    # no kernel scratch: the rows alone
+    small = circnn.Model([L.Flatten(), L.Dense(64, 4, seed=1)], input_shape=(8, 8, 1))
+    s8, s16 = small.quantize(images(small, 8), weight_bits=8), small.quantize(images(small, 8))
+    assert s8.version == 4 and s8.arena_bytes == s16.arena_bytes + a16(2 * 4 * 64)   # four rows: all, format 4
     for q in (q8, f8):
         assert _init(q.blob, q.arena_bytes - 1) == lib.CIRCNN_ERR_ARENA
         assert _init(q.blob, q.arena_bytes) == lib.CIRCNN_ERR_NULL     # the size passed, NULL arena
         data = bytearray(q.blob)
         struct.pack_into("<I", data, 20, q.arena_bytes - 16)
         assert _init(_reseal(data), 1 << 20) == lib.CIRCNN_ERR_HEADER
+    # the same bytes as format 6 with the whole copy's figure: what an older circnn wrote
+    older = bytearray(q8.blob)
+    struct.pack_into("<H", older, 4, 6)
+    assert _init(_reseal(older), 1 << 20) == lib.CIRCNN_ERR_HEADER          # the new figure: refused
+    struct.pack_into("<I", older, 20, buffers + whole)
+    older = _reseal(older)
+    assert _init(older, buffers + whole - 1) == lib.CIRCNN_ERR_ARENA
+    xq = q8.quantize_input(x)
+    np.testing.assert_array_equal(circnn.Engine(older).run_raw(xq), circnn.Engine(q8).run_raw(xq))
+    np.testing.assert_array_equal(circnn.Engine(q8).run_raw(xq), q8.simulate_raw(xq))
 
 
 def _flagged(blob, i, flag_on=True, version=None):
@@ -377,8 +394,8 @@ def test_malformed_dense_kinds_refused(kind):
     i = next(i for i, op in enumerate(q8.ops) if op.type == t)
     count = q8.ops[i].weight.size
     unweighted = [j for j, op in enumerate(q8.ops) if op.weight is None]
-    ohwi = any(B.stored_ohwi(op, "q15") for op in q8.ops)   # its conv2d of several input channels: format 6
-    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == (B.OHWI_VERSION if ohwi else 4)
+    # its conv2d of several input channels: format 6; its 8-bit dense layers of more than 4 outputs: 7
+    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == B.DENSE8_ROWS_VERSION
     layer = {
         "flag in a version 3 blob (3: circulant layers only)": _flagged(q8.blob, i, version=3),
         "flag in a version 2 blob": _flagged(q8.blob, i, version=2),
@@ -457,7 +474,7 @@ def test_cli_train_weight_bits_8(tmp_path, capsys):
     out = capsys.readouterr().out
     m8, m16 = circnn.load(str(tmp_path / "m8.circ")), circnn.load(str(tmp_path / "m16.circ"))
     assert f"({sum(op.weight.size for op in m8.ops if op.weight is not None)} bytes with 8-bit weights)" in out
-    assert (m8.version, m16.version) == (4, 1)
+    assert (m8.version, m16.version) == (B.DENSE8_ROWS_VERSION, 1)   # its dense head of 10 rows: format 7
     assert [op.weight_bits for op in m8.ops if op.weight is not None] == [8] * 3
     assert cli.main(["info", str(tmp_path / "m8.circ")]) == 0
     assert "bc_dense+relu+w8" in capsys.readouterr().out

@@ -30,12 +30,15 @@
  * tensors it holds), and so the header's arena figure, and nothing else.
  * Version 6 added the layer flag "OHWI weights" (bit 3) for q15 CONV2D and
  * nothing else.  Version 7 added the layer flag "2x2 max pool" (bit 4) for
- * CONV2D, BC_CONV2D and DEPTHWISE_CONV2D and nothing else.  This runtime reads
+ * CONV2D, BC_CONV2D and DEPTHWISE_CONV2D, and changed the scratch of a
+ * DENSE layer with 8-bit weights and more than 4 outputs (see 8-bit
+ * weights), and so the header's arena figure, and nothing else.  This runtime reads
  * versions CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers
  * of version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (7); the
  * exporter writes the oldest version that holds the model, so a model
  * without a depthwise layer, 8-bit weights, a q15 conv2d of more than one
- * input channel or a fused pool, whose arena is the same under both
+ * input channel, a fused pool or an 8-bit dense layer of more than 4
+ * outputs, whose arena is the same under both
  * layouts, is the same bytes as before and older runtimes read it (8-bit
  * weights in circulant layers only: version 3).  The exporter stores every
  * q15 CONV2D of more than one input channel OHWI (version 6), the layout
@@ -93,7 +96,9 @@
  * the layer computes exactly what it computes with those int16 weights.
  * The runtime widens them into the first 2 * count bytes (rounded up to
  * 16) of the layer's scratch before the layer runs, the kernel's scratch
- * following (see Arena).  A runtime built without CIRCNN_WITH_WEIGHT8
+ * following (see Arena); a DENSE layer widens 4 of its rows at a time
+ * (4 * n weights, then the next 4 rows), and from version 7 its scratch is
+ * those 2 * 4 * n bytes (rounded up to 16) when it has more than 4 outputs.  A runtime built without CIRCNN_WITH_WEIGHT8
  * (circnn/config.h) refuses such layers with CIRCNN_ERR_DISABLED.
  *
  * 2x2 max pool (flag bit 4): the layer is the convolution (ReLU included)
@@ -134,7 +139,8 @@
  *   (no B with one intermediate tensor, L = 2; neither with one layer),
  * at arena offsets 0 and A, followed at A + B by the largest scratch any
  * layer needs, rounded up to 16 bytes (a layer with 8-bit weights: 2 *
- * weight count rounded up to 16, plus its kernel's; a layer with a fused
+ * weight count rounded up to 16, a DENSE layer's 2 * 4 * n from version 7
+ * (see 8-bit weights), plus its kernel's; a layer with a fused
  * pool: its band, plus its kernel's); arena bytes =
  * A + B + align16(scratch).  Versions 1 to 4 (what circnn wrote before)
  * size both buffers by the largest intermediate tensor (A = B = align16(max

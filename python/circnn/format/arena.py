@@ -15,13 +15,14 @@ def _align16(n):
 
 def _scratch_bytes(op, dtype):
     """The layer's scratch (src/model.c): with 8-bit weights the int16 copy
-    of them first (2 bytes a weight, rounded up to 16); with a fused pool the
+    of them first (2 bytes a weight, rounded up to 16; a dense layer's
+    DENSE8_ROWS rows, B.dense8_rows, in the format it then needs); with a fused pool the
     band of two convolution rows next (rounded up to 16); the kernel's last
     (none for the layers that fuse a pool)."""
     es = 4 if dtype == "f32" else 2
     total = _kernel_scratch_bytes(op, dtype)
     if op.weight_bits == 8:
-        total += _align16(2 * int(op.weight.size))
+        total += _align16(2 * (B.DENSE8_ROWS * op.in_shape[2] if B.dense8_rows(op) else int(op.weight.size)))
     if op.pool:
         total += _align16(4 * op.out_shape[1] * op.out_shape[2] * es)
     return total

@@ -48,6 +48,8 @@ FLAG_OHWI = 8           # a q15 conv2d stores its weights (out_c, kh, kw, in_c),
 OHWI_VERSION = 6        # the format version that introduced FLAG_OHWI
 FLAG_POOL2 = 16         # a convolution with a 2x2 max pool (stride 2, valid) fused after it
 POOL2_VERSION = 7       # the format version that introduced FLAG_POOL2
+DENSE8_ROWS = 4         # an 8-bit dense layer widens this many rows at a time (src/model_run.c)
+DENSE8_ROWS_VERSION = 7  # from this format on its scratch holds only those rows (circnn/model.h)
 #: the layer types that may fuse the pool (FLAG_POOL2): the convolutions
 POOLING = (CONV2D, BC_CONV2D, DEPTHWISE_CONV2D)
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
@@ -158,13 +160,21 @@ def version_of(ops, dtype):
     ARENA_VERSION when the arena layout of circnn/model.h's version 5
     (buffers A and B sized apart) differs from the older one's, OHWI_VERSION
     with a q15 conv2d of more than one input channel (stored_ohwi),
-    POOL2_VERSION with a fused pool."""
+    POOL2_VERSION with a fused pool, DENSE8_ROWS_VERSION with an 8-bit
+    dense layer of more than DENSE8_ROWS outputs (dense8_rows)."""
     a, b = buffer_bytes(ops, dtype)
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
                + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS]
                + ([ARENA_VERSION] if a != b and b != 0 else [])
                + [OHWI_VERSION for op in ops if stored_ohwi(op, dtype)]
-               + [POOL2_VERSION for op in ops if op.pool], default=1)
+               + [POOL2_VERSION for op in ops if op.pool]
+               + [DENSE8_ROWS_VERSION for op in ops if dense8_rows(op)], default=1)
+
+
+def dense8_rows(op):
+    """Whether op is a dense layer with 8-bit weights whose scratch holds
+    DENSE8_ROWS of its rows (format 7 on), not all of them."""
+    return op.type == DENSE and op.weight_bits == 8 and op.out_shape[2] > DENSE8_ROWS
 
 
 def weight8(op):
