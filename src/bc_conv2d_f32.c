@@ -173,8 +173,8 @@ static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
 
 /* Steps 2 and 3 for output rows [oy0, oy1), columns [0, out_w): row oy's
  * pixels at y + (oy - oy0) * out_w * out_c. */
-static void outputs(const circnn_bc_conv2d_f32_t *layer, const parts_t *s, uint32_t oy0, uint32_t oy1,
-                    uint32_t out_w, float *y)
+static void output_rows_f32(const circnn_bc_conv2d_f32_t *layer, const parts_t *s, uint32_t oy0,
+                            uint32_t oy1, uint32_t out_w, float *y)
 {
     const uint32_t k = layer->block_size, p = circnn_blocks(layer->g.out_c, k);
     for (uint32_t oy = oy0; oy < oy1; oy++) {
@@ -194,7 +194,7 @@ void circnn_bc_conv2d_f32(const circnn_bc_conv2d_f32_t *layer, const float *x, f
 {
     const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
     forward(&layer->g, layer->block_size, x, s.spectra);
-    outputs(layer, &s, 0, layer->g.out_h, layer->g.out_w, y);
+    output_rows_f32(layer, &s, 0, layer->g.out_h, layer->g.out_w, y);
 }
 
 void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y, float *band,
@@ -206,7 +206,7 @@ void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float
     const parts_t s = parts_of(g, layer->block_size, scratch);
     forward(g, layer->block_size, x, s.spectra);
     for (uint32_t r = 0; r < g->out_h / 2u; r++) {
-        outputs(layer, &s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        output_rows_f32(layer, &s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
         circnn_maxpool2d_f32(&pool, band, y + (size_t)r * row);
     }
 }

@@ -325,8 +325,8 @@ static int64_t prepare(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, co
 
 /* Steps 3 to 6 for output rows [oy0, oy1), columns [0, out_w): row oy's
  * pixels at y + (oy - oy0) * out_w * out_c. */
-static void outputs(const circnn_bc_conv2d_q15_t *layer, const parts_t *s, int64_t e_base, uint32_t oy0,
-                    uint32_t oy1, uint32_t out_w, int16_t *y)
+static void output_rows_q15(const circnn_bc_conv2d_q15_t *layer, const parts_t *s, int64_t e_base,
+                            uint32_t oy0, uint32_t oy1, uint32_t out_w, int16_t *y)
 {
     const circnn_window_t *g = &layer->g;
     const uint32_t k = layer->block_size;
@@ -415,7 +415,7 @@ void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x,
 {
     const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
     const int64_t e_base = prepare(layer, x, &s);
-    outputs(layer, &s, e_base, 0, layer->g.out_h, layer->g.out_w, y);
+    output_rows_q15(layer, &s, e_base, 0, layer->g.out_h, layer->g.out_w, y);
 }
 
 void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
@@ -427,7 +427,7 @@ void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16
     const parts_t s = parts_of(g, layer->block_size, scratch);
     const int64_t e_base = prepare(layer, x, &s);
     for (uint32_t r = 0; r < g->out_h / 2u; r++) {
-        outputs(layer, &s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        output_rows_q15(layer, &s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
         circnn_maxpool2d_q15(&pool, band, y + (size_t)r * row);
     }
 }

@@ -39,4 +39,5 @@ def test_breakdown_adds_up_to_the_reported_flash(target, tmp_path):
     assert flash_breakdown.group_of("/usr/lib/libc_nano.a(lib_a-memcpy.o)") == "libc"
     assert flash_breakdown.group_of("/usr/lib/libgcc.a(_udivsi3.o)") == "libgcc"
     names = [name for _, _, name in flash_breakdown.top_symbols(str(tmp_path / record["elf"]), 10)]
-    assert "model_blob" not in names and "circnn_bc_conv2d_q15" in names
+    # the block-circulant kernel's body (its rows, shared with the fused-pool entry) among the largest
+    assert "model_blob" not in names and {"circnn_bc_conv2d_q15", "output_rows_q15"} & set(names)
