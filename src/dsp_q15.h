@@ -304,6 +304,21 @@ static inline void circnn_store_pair(int16_t *p, uint32_t v)
     memcpy(p, &v, sizeof v);
 }
 
+/* Per lane the larger of a and b (signed): SSUB16 sets the GE flags of the
+ * lanes where a >= b, SEL takes those lanes from a, the others from b. */
+static inline uint32_t circnn_max16x2(uint32_t a, uint32_t b)
+{
+#if CIRCNN_DSP_NATIVE
+    uint32_t r;   /* one statement: the GE flags pass from SSUB16 to SEL inside it */
+    __asm__("ssub16 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    const int32_t lo = circnn_pair_bottom(a) >= circnn_pair_bottom(b) ? circnn_pair_bottom(a) : circnn_pair_bottom(b);
+    const int32_t hi = circnn_pair_top(a) >= circnn_pair_top(b) ? circnn_pair_top(a) : circnn_pair_top(b);
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+#endif
+}
+
 /* QADD: a + b saturated to the int32 range. */
 static inline int32_t circnn_qadd(int32_t a, int32_t b)
 {

@@ -1,5 +1,6 @@
 /* Max and average pooling, f32 and q15 (contract: circnn/layers.h). */
 #include "circnn/layers.h"
+#include "dsp_q15.h"
 #include "window_taps.h"
 
 /* q15 average pooling: channels summed together (int64 sums on the stack). */
@@ -22,9 +23,42 @@ static size_t input_offset(const circnn_window_t *g, uint32_t oy, uint32_t ox, u
     return ((size_t)iy * g->in_w + ix) * g->in_c;
 }
 
+/* 2x2 windows, stride 2, no padding (what a fused pool and MaxPool2d(2)
+ * run; is_2x2): every window inside the input, so no tap ranges; the four values
+ * compared in the general loop's order (the same result, also for a
+ * float NaN or a signed zero). */
+#define MAXPOOL2X2(T)                                                                             \
+    const uint32_t c = g->in_c;                                                                   \
+    const size_t row = (size_t)g->in_w * c;                                                       \
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {                                                  \
+        const T *x0 = x + 2u * oy * row;                                                          \
+        for (uint32_t ox = 0; ox < g->out_w; ox++, x0 += 2u * c, y += c) {                        \
+            const T *x1 = x0 + c, *x2 = x0 + row, *x3 = x2 + c;                                   \
+            for (uint32_t k = 0; k < c; k++) {                                                    \
+                T m = x0[k];                                                                      \
+                if (x1[k] > m) m = x1[k];                                                         \
+                if (x2[k] > m) m = x2[k];                                                         \
+                if (x3[k] > m) m = x3[k];                                                         \
+                y[k] = m;                                                                         \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+/* 2x2 windows of stride 2 that all lie inside the input (no padding on any
+ * side: "same" padding of an odd size pads below and right only). */
+static int is_2x2(const circnn_window_t *g)
+{
+    return g->kernel_h == 2u && g->kernel_w == 2u && g->stride == 2u && g->pad_top == 0u && g->pad_left == 0u &&
+           2u * (uint32_t)g->out_h <= g->in_h && 2u * (uint32_t)g->out_w <= g->in_w;
+}
+
 /* Max pooling, written once for both element types: an output pixel whose
  * window lies wholly in the padding is 0. */
 #define MAXPOOL2D(T)                                                                              \
+    if (is_2x2(g)) {                                                                              \
+        MAXPOOL2X2(T)                                                                             \
+        return;                                                                                   \
+    }                                                                                             \
     const uint32_t c = g->in_c;                                                                   \
     for (uint32_t oy = 0; oy < g->out_h; oy++) {                                                  \
         for (uint32_t ox = 0; ox < g->out_w; ox++) {                                              \
@@ -51,8 +85,35 @@ void circnn_maxpool2d_f32(const circnn_window_t *g, const float *x, float *y)
     MAXPOOL2D(float)
 }
 
+#if CIRCNN_DSP
+/* The 2x2 pool of an even number of channels, two channels a word (the
+ * largest of four values is the same in any order). */
+static void maxpool2x2_pairs_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
+{
+    const uint32_t c = g->in_c;
+    const size_t row = (size_t)g->in_w * c;
+    for (uint32_t oy = 0; oy < g->out_h; oy++) {
+        const int16_t *x0 = x + 2u * oy * row;
+        for (uint32_t ox = 0; ox < g->out_w; ox++, x0 += 2u * c, y += c) {
+            const int16_t *x2 = x0 + row;
+            for (uint32_t k = 0; k < c; k += 2u) {
+                const uint32_t top = circnn_max16x2(circnn_load_pair(x0 + k), circnn_load_pair(x0 + c + k));
+                const uint32_t bottom = circnn_max16x2(circnn_load_pair(x2 + k), circnn_load_pair(x2 + c + k));
+                circnn_store_pair(y + k, circnn_max16x2(top, bottom));
+            }
+        }
+    }
+}
+#endif
+
 void circnn_maxpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
 {
+#if CIRCNN_DSP
+    if (is_2x2(g) && g->in_c % 2u == 0u) {
+        maxpool2x2_pairs_q15(g, x, y);
+        return;
+    }
+#endif
     MAXPOOL2D(int16_t)
 }
 

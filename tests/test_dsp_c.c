@@ -32,7 +32,19 @@
 #define circnn_bc_conv2d_q15_pool2 dsp_bc_conv2d_q15_pool2
 #include "bc_conv2d_q15.c"
 #undef circnn_bc_conv2d_q15
+#undef circnn_bc_conv2d_q15_pool2
 #undef circnn_spectral_to_q15
+
+/* pool.c's DSP build (the 2x2 max pool two channels a word), all renamed. */
+#define circnn_maxpool2d_q15 dsp_maxpool2d_q15
+#define circnn_maxpool2d_f32 dsp_maxpool2d_f32
+#define circnn_avgpool2d_q15 dsp_avgpool2d_q15
+#define circnn_avgpool2d_f32 dsp_avgpool2d_f32
+#include "pool.c"
+#undef circnn_maxpool2d_q15
+#undef circnn_maxpool2d_f32
+#undef circnn_avgpool2d_q15
+#undef circnn_avgpool2d_f32
 
 #if !CIRCNN_DSP
 #error "the DSP variants are not compiled in"
@@ -47,6 +59,7 @@
 void circnn_bc_dense_q15(const circnn_bc_dense_q15_t *layer, const int16_t *x, int16_t *y, void *scratch);
 size_t circnn_bc_dense_q15_scratch_bytes(uint32_t in_features, uint32_t out_features, uint32_t block_size);
 void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y, void *scratch);
+void circnn_maxpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y);
 
 static int16_t draw16(rng_t *r, int extreme)
 {
@@ -114,6 +127,9 @@ static void test_simd_intrinsics(void)
         for (int t = 0; t < 8; t++)
             CHECK(lane(got[t], 0) == want[t][0] && lane(got[t], 1) == want[t][1],
                   "packed op %d on %d %d %d %d: %d %d", t, al, ah, bl, bh, lane(got[t], 0), lane(got[t], 1));
+        uint32_t mx = circnn_max16x2(a, b);   /* SSUB16 + SEL */
+        CHECK(lane(mx, 0) == (al > bl ? al : bl) && lane(mx, 1) == (ah > bh ? ah : bh), "max16x2 %d %d %d %d", al,
+              ah, bl, bh);
         uint32_t uh = circnn_uhadd16(a, b);
         CHECK((uh & 0xFFFFu) == (((a & 0xFFFFu) + (b & 0xFFFFu)) >> 1) && (uh >> 16) == (((a >> 16) + (b >> 16)) >> 1),
               "uhadd16");
@@ -258,6 +274,71 @@ static void test_bc_conv2d(void)
     }
 }
 
+/* The 2x2 max pool two channels a word (even channel counts) and the
+ * general loop otherwise, against the library's reference build; then the
+ * DSP bc_conv2d with its fused pool against the library's bc_conv2d
+ * followed by the library's max pool. */
+static void test_maxpool2x2_and_bc_conv2d_pool2(void)
+{
+    rng_t r = rng_seed(29);
+    for (int t = 0; t < 200; t++) {
+        circnn_window_t g;
+        memset(&g, 0, sizeof g);
+        g.in_h = (uint16_t)(2 + rng_next(&r) % 9u);
+        g.in_w = (uint16_t)(2 + rng_next(&r) % 9u);
+        g.in_c = g.out_c = (uint16_t)(1 + rng_next(&r) % 20u);
+        g.kernel_h = g.kernel_w = g.stride = (uint8_t)(t % 4 == 3 ? 3 : 2);   /* also windows of the general loop */
+        /* "same" on odd sizes pads below and right only: the general loop */
+        if (circnn_window_geometry(&g, t % 5 == 4 ? CIRCNN_PAD_SAME : CIRCNN_PAD_VALID) != CIRCNN_OK) continue;
+        size_t nx = (size_t)g.in_h * g.in_w * g.in_c, ny = (size_t)g.out_h * g.out_w * g.out_c;
+        int16_t *x = (int16_t *)xmalloc(nx * sizeof *x), *a = (int16_t *)xmalloc(ny * sizeof *a);
+        int16_t *b = (int16_t *)xmalloc(ny * sizeof *b);
+        for (size_t i = 0; i < nx; i++) x[i] = draw16(&r, 0);
+        circnn_maxpool2d_q15(&g, x, a);
+        dsp_maxpool2d_q15(&g, x, b);
+        size_t bad = 0;
+        for (size_t i = 0; i < ny; i++) bad += a[i] != b[i];
+        CHECK(bad == 0, "maxpool %ux%ux%u, window %u: %lu outputs differ", (unsigned)g.in_h, (unsigned)g.in_w,
+              (unsigned)g.in_c, (unsigned)g.kernel_h, (unsigned long)bad);
+        free(x), free(a), free(b);
+    }
+    for (int t = 0; t < 40; t++) {
+        circnn_window_t g;
+        memset(&g, 0, sizeof g);
+        uint32_t k = 4u << (rng_next(&r) % 3u);           /* 4 .. 16 */
+        g.in_h = (uint16_t)(2 + rng_next(&r) % 8u);
+        g.in_w = (uint16_t)(2 + rng_next(&r) % 8u);
+        g.in_c = (uint16_t)(1 + rng_next(&r) % 24u);
+        g.out_c = (uint16_t)(1 + rng_next(&r) % 24u);
+        g.kernel_h = g.kernel_w = (uint8_t)(1 + 2 * (rng_next(&r) % 2u));
+        g.stride = 1;
+        if (circnn_window_geometry(&g, CIRCNN_PAD_SAME) != CIRCNN_OK) continue;
+        uint32_t p = (g.out_c + k - 1) / k, q = (g.in_c + k - 1) / k;
+        size_t nw = (size_t)g.kernel_h * g.kernel_w * p * q * k, nx = (size_t)g.in_h * g.in_w * g.in_c;
+        size_t ny = (size_t)g.out_h * g.out_w * g.out_c, pw = g.out_w / 2u, np = (size_t)(g.out_h / 2u) * pw * g.out_c;
+        int16_t *w = (int16_t *)xmalloc(nw * sizeof *w), *x = (int16_t *)xmalloc(nx * sizeof *x);
+        int16_t *y = (int16_t *)xmalloc(ny * sizeof *y), *want = (int16_t *)xmalloc(np * sizeof *want);
+        int16_t *got = (int16_t *)xmalloc(np * sizeof *got), *band = (int16_t *)xmalloc(4 * pw * g.out_c * 2 + 4);
+        void *scratch = xmalloc(circnn_bc_conv2d_q15_scratch_bytes(&g, k));
+        for (size_t i = 0; i < nw; i++) w[i] = draw16(&r, t < 3);
+        for (size_t i = 0; i < nx; i++) x[i] = draw16(&r, t < 3);
+        circnn_bc_conv2d_q15_t layer = {g, k, rng_next(&r) & 1u, w, -(int32_t)(rng_next(&r) % 30u), NULL, NULL, 0};
+        circnn_bc_conv2d_q15(&layer, x, y, scratch);
+        circnn_window_t pool;
+        memset(&pool, 0, sizeof pool);
+        pool.in_h = g.out_h, pool.in_w = g.out_w, pool.in_c = pool.out_c = g.out_c;
+        pool.kernel_h = pool.kernel_w = pool.stride = 2;
+        (void)circnn_window_geometry(&pool, CIRCNN_PAD_VALID);
+        circnn_maxpool2d_q15(&pool, y, want);
+        dsp_bc_conv2d_q15_pool2(&layer, x, got, band, scratch);
+        size_t bad = 0;
+        for (size_t i = 0; i < np; i++) bad += want[i] != got[i];
+        CHECK(bad == 0, "bc_conv2d + pool %ux%ux%u -> %u, k = %u: %lu outputs differ", (unsigned)g.in_h,
+              (unsigned)g.in_w, (unsigned)g.in_c, (unsigned)g.out_c, (unsigned)k, (unsigned long)bad);
+        free(w), free(x), free(y), free(want), free(got), free(band), free(scratch);
+    }
+}
+
 /* bc_conv2d_q15.c's output stage in 32 bits against circnn_requant_q15 on
  * every exponent it can be given, the int16 extremes of a and of the
  * scale, and biases of every size. */
@@ -294,5 +375,6 @@ int main(void)
     test_fft();
     test_bc_dense();
     test_bc_conv2d();
+    test_maxpool2x2_and_bc_conv2d_pool2();
     return test_summary("test_dsp_c");
 }

@@ -134,6 +134,7 @@ POOL_CASES = [  # (in_h, in_w, kernel, stride, padding)
     (4, 4, (2, 2), 2, "valid"), (7, 5, (2, 2), 2, "valid"), (7, 5, (3, 3), 2, "same"), (6, 9, (3, 3), 1, "same"),
     (5, 5, (5, 5), 1, "same"), (8, 6, (2, 3), 1, "valid"), (9, 9, (3, 3), 3, "same"), (3, 7, (1, 1), 2, "same"),
     (11, 4, (4, 2), 3, "same"),
+    (7, 5, (2, 2), 2, "same"),   # 2x2, stride 2, padded below and right only: not the fast path
 ]
 
 

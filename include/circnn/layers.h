@@ -135,7 +135,8 @@ void circnn_depthwise_conv2d_q15(const circnn_depthwise_conv2d_q15_t *layer, con
 
 /* ---------------------------------------------------------------------------
  * Pooling, per channel (g->out_c == g->in_c).  Max pooling takes the largest
- * input pixel of the window; average pooling divides the sum of the input
+ * input pixel of the window (its first one, replaced by each later one, row
+ * by row, that compares greater); average pooling divides the sum of the input
  * pixels inside the input (padding not counted) by their count: in q15,
  * y = floor((2 * sum + count) / (2 * count)), i.e. round half up.  Global
  * average pooling is a window of the whole input. */
