@@ -83,3 +83,22 @@ def test_training_applies_every_setting_of_the_recipe(tmp_path, monkeypatch, rec
         assert (cols > 3 + rec["shift"]).any()   # mirrored: column 24 - shift .. 24 + shift
     text = bench_peers.recipe_text(rec)
     assert f"{rec['epochs']} epochs" in text and ("mirror" in text) == bool(rec.get("flip"))
+
+
+def test_layer_table_sums_the_calls_a_fused_layer_stands_for():
+    """circnn's conv2d with its max pool fused is one layer; CMSIS-NN's
+    convolution and max pool are two calls, summed into its row; flatten has
+    no CMSIS-NN call."""
+    def engine(name, layers, m4f, m0):
+        return dict(engine=name, layers=layers, targets={
+            "cortex-m4f": dict(instructions=sum(m4f), per_layer=m4f),
+            "cortex-m0plus": dict(instructions=sum(m0), per_layer=m0)})
+    r = dict(model="net", engines=[
+        engine("circnn q15", ["conv2d+relu+maxpool2d", "conv2d+relu", "flatten", "dense"], [500, 300, 7, 40],
+               [900, 800, 9, 60]),
+        engine("CMSIS-NN int8", ["conv", "pool", "conv", "fc"], [400, 150, 350, 30], [1000, 200, 700, 50])])
+    rows = bench_peers.layer_table(r).splitlines()[2:]
+    assert rows[0] == "| 0 conv2d+relu+maxpool2d | 500 | 550 | 900 | 1,200 |"
+    assert rows[1] == "| 1 conv2d+relu | 300 | 350 | 800 | 700 |"
+    assert rows[2] == "| 2 flatten | 7 | - | 9 | - |"
+    assert rows[3] == "| 3 dense | 40 | 30 | 60 | 50 |"
