@@ -15,7 +15,7 @@ every input section kept in .text, .rodata, .data, .isr_vector or
 vectors and without the blob (what `circnn firmware build` reports as flash
 without the test vectors, less the blob); the runner's per-layer copy of the
 layer loop (circnn_model_run_layers) is left out as `circnn firmware build`
-leaves it out.
+leaves it out (every section of its object, runner-1-model_run.o).
 """
 import argparse
 import collections
@@ -29,30 +29,9 @@ import numpy as np
 import circnn
 from circnn import firmware
 
-FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".data", ".ARM.exidx")
 # Symbols of the harness that are not code: the model and the test vectors.
-BLOB, VECTORS, LAYER_COPY = ("model_blob",), ("vectors_input", "vectors_expected"), ("circnn_model_run_layers",)
-
-
-def map_sections(path):
-    """[(output section, input section, size, object)] of a GNU ld map file."""
-    text = open(path, encoding="utf-8", errors="replace").read()
-    lines = text[text.index("Linker script and memory map"):].splitlines()
-    out, current, i = [], None, 0
-    while i < len(lines):
-        line = lines[i]
-        m = re.match(r"^(\.\S+)", line)
-        if m:
-            current = m.group(1)
-        m = re.match(r"^ (\.\S+)\s*$", line)     # a long input section name wraps its line
-        if m and i + 1 < len(lines):
-            line = line + lines[i + 1]
-            i += 1
-        m = re.match(r"^ (\.\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)", line)
-        if m and current in FLASH_SECTIONS and int(m.group(2), 16):
-            out.append((current, m.group(1), int(m.group(2), 16), m.group(3)))
-        i += 1
-    return out
+BLOB, VECTORS = ("model_blob",), ("vectors_input", "vectors_expected")
+map_sections = firmware.map_sections
 
 
 def group_of(obj):
@@ -71,16 +50,20 @@ def breakdown(elf, map_path):
     """{"groups": {group: bytes}, "objects": {object: bytes}, "blob": n, "vectors": n, "layer_copy": n}"""
     syms = firmware.symbols(elf)
     groups, objects = collections.Counter(), collections.Counter()
-    special = {name: 0 for name in BLOB + VECTORS + LAYER_COPY}
+    special = {name: 0 for name in BLOB + VECTORS}
+    layer_copy = 0
     for _, section, size, obj in map_sections(map_path):
         tail = section.rsplit(".", 1)[-1]
         if tail in special and tail in syms:
             special[tail] += size
             continue
+        if os.path.basename(obj) == firmware.LAYER_COPY_OBJECT:   # the runner's per-layer copy, helpers included
+            layer_copy += size
+            continue
         objects[os.path.basename(obj)] += size
         groups[group_of(obj)] += size
     return dict(groups=groups, objects=objects, blob=sum(special[n] for n in BLOB),
-                vectors=sum(special[n] for n in VECTORS), layer_copy=sum(special[n] for n in LAYER_COPY))
+                vectors=sum(special[n] for n in VECTORS), layer_copy=layer_copy)
 
 
 def top_symbols(elf, count):
@@ -89,7 +72,7 @@ def top_symbols(elf, count):
     rows = []
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 4 and parts[2] in "TtRrDdWw" and parts[3] not in BLOB + VECTORS + LAYER_COPY:
+        if len(parts) == 4 and parts[2] in "TtRrDdWw" and parts[3] not in BLOB + VECTORS + ("circnn_model_run_layers",):
             rows.append((int(parts[1], 16), parts[2], parts[3]))
     return rows[-count:][::-1]
 

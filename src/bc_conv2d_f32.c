@@ -19,7 +19,6 @@
  */
 #include "circnn/bc_conv2d.h"
 #include "circnn/fft.h"
-#include "circnn/layers.h"
 #include "bc_conv2d_common.h"
 #include "pool2.h"
 
@@ -207,6 +206,6 @@ void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float
     forward(g, layer->block_size, x, s.spectra);
     for (uint32_t r = 0; r < g->out_h / 2u; r++) {
         output_rows_f32(layer, &s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
-        circnn_maxpool2d_f32(&pool, band, y + (size_t)r * row);
+        circnn_maxpool2x2_f32(&pool, band, y + (size_t)r * row);
     }
 }

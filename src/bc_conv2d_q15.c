@@ -19,7 +19,6 @@
 #include "circnn/bc_conv2d.h"
 #include "circnn/config.h"
 #include "circnn/fft.h"
-#include "circnn/layers.h"
 #include "circnn/q15.h"
 #include "bc_conv2d_common.h"
 #include "dsp_q15.h"
@@ -428,6 +427,6 @@ void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16
     const int64_t e_base = prepare(layer, x, &s);
     for (uint32_t r = 0; r < g->out_h / 2u; r++) {
         output_rows_q15(layer, &s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
-        circnn_maxpool2d_q15(&pool, band, y + (size_t)r * row);
+        circnn_maxpool2x2_q15(&pool, band, y + (size_t)r * row);
     }
 }

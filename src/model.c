@@ -96,7 +96,7 @@ static circnn_status_t check_layer(const entry_t *e, uint32_t version, uint32_t 
     if (!layer_enabled(e->type)) return CIRCNN_ERR_DISABLED;
     if (e->reserved != 0 || (e->flags & ~allowed_flags) != 0) return CIRCNN_ERR_LAYER;
     if (weight8 && !CIRCNN_WITH_WEIGHT8) return CIRCNN_ERR_DISABLED;
-    if (pooled && !CIRCNN_WITH_MAXPOOL2D) return CIRCNN_ERR_DISABLED;
+    if (pooled && !CIRCNN_WITH_POOL2) return CIRCNN_ERR_DISABLED;
     if (dtype == CIRCNN_DTYPE_F32 && (e->weight_exp != 0 || e->scale_exp != 0 || e->out_frac != 0))
         return CIRCNN_ERR_LAYER;
     if (e->weight_exp > MAX_EXPONENT || e->weight_exp < -MAX_EXPONENT ||

@@ -242,7 +242,7 @@ static void run_layer(const circnn_model_t *m, const entry_t *e, const void *w, 
 #endif
 }
 
-#if CIRCNN_WITH_MAXPOOL2D
+#if CIRCNN_WITH_POOL2
 /* A convolution with its 2x2 max pool fused (FLAG_POOL2): two output rows
  * at a time into the band at the scratch's start, the kernel's scratch
  * after it, then the pool of the band into one output row.  The whole
@@ -284,13 +284,13 @@ static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w,
         unsigned char *to = (unsigned char *)y + r * out_row;
 #if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
         if (es == 4u)
-            circnn_maxpool2d_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
+            circnn_maxpool2x2_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
         else
-            circnn_maxpool2d_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
+            circnn_maxpool2x2_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
 #elif CIRCNN_WITH_F32
-        circnn_maxpool2d_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
+        circnn_maxpool2x2_f32(&pool, (const float *)(const void *)band, (float *)(void *)to);
 #else
-        circnn_maxpool2d_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
+        circnn_maxpool2x2_q15(&pool, (const int16_t *)(const void *)band, (int16_t *)(void *)to);
 #endif
     }
 }
@@ -317,7 +317,7 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
             scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(&e, CIRCNN_FORMAT_VERSION_NEWEST);
         }
 #endif
-#if CIRCNN_WITH_MAXPOOL2D
+#if CIRCNN_WITH_POOL2
         if (e.flags & FLAG_POOL2)
             run_pooled(m, &e, w, &g, x, y, scratch);
         else

@@ -1,6 +1,7 @@
 /* Max and average pooling, f32 and q15 (contract: circnn/layers.h). */
 #include "circnn/layers.h"
 #include "dsp_q15.h"
+#include "pool2.h"
 #include "window_taps.h"
 
 /* q15 average pooling: channels summed together (int64 sums on the stack). */
@@ -24,9 +25,10 @@ static size_t input_offset(const circnn_window_t *g, uint32_t oy, uint32_t ox, u
 }
 
 /* 2x2 windows, stride 2, no padding (what a fused pool and MaxPool2d(2)
- * run; is_2x2): every window inside the input, so no tap ranges; the four values
- * compared in the general loop's order (the same result, also for a
- * float NaN or a signed zero). */
+ * run; is_2x2): every window inside the input, so no tap ranges; the four
+ * values compared in the general loop's order (the same result, also for a
+ * float NaN or a signed zero).  With the DSP extension an even number of q15
+ * channels goes two a word (SSUB16 and SEL). */
 #define MAXPOOL2X2(T)                                                                             \
     const uint32_t c = g->in_c;                                                                   \
     const size_t row = (size_t)g->in_w * c;                                                       \
@@ -52,11 +54,40 @@ static int is_2x2(const circnn_window_t *g)
            2u * (uint32_t)g->out_h <= g->in_h && 2u * (uint32_t)g->out_w <= g->in_w;
 }
 
+void circnn_maxpool2x2_f32(const circnn_window_t *g, const float *x, float *y)
+{
+    MAXPOOL2X2(float)
+}
+
+void circnn_maxpool2x2_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
+{
+#if CIRCNN_DSP
+    if (g->in_c % 2u == 0u) {   /* two channels a word (the largest of four values, in any order) */
+        const uint32_t c = g->in_c;
+        const size_t row = (size_t)g->in_w * c;
+        for (uint32_t oy = 0; oy < g->out_h; oy++) {
+            const int16_t *x0 = x + 2u * oy * row;
+            for (uint32_t ox = 0; ox < g->out_w; ox++, x0 += 2u * c, y += c) {
+                const int16_t *x2 = x0 + row;
+                for (uint32_t k = 0; k < c; k += 2u) {
+                    const uint32_t top = circnn_max16x2(circnn_load_pair(x0 + k), circnn_load_pair(x0 + c + k));
+                    const uint32_t bottom = circnn_max16x2(circnn_load_pair(x2 + k), circnn_load_pair(x2 + c + k));
+                    circnn_store_pair(y + k, circnn_max16x2(top, bottom));
+                }
+            }
+        }
+        return;
+    }
+#endif
+    MAXPOOL2X2(int16_t)
+}
+
 /* Max pooling, written once for both element types: an output pixel whose
- * window lies wholly in the padding is 0. */
-#define MAXPOOL2D(T)                                                                              \
+ * window lies wholly in the padding is 0; windows of 2x2 inside the input
+ * take circnn_maxpool2x2_*. */
+#define MAXPOOL2D(T, NAME_2X2)                                                                    \
     if (is_2x2(g)) {                                                                              \
-        MAXPOOL2X2(T)                                                                             \
+        NAME_2X2(g, x, y);                                                                        \
         return;                                                                                   \
     }                                                                                             \
     const uint32_t c = g->in_c;                                                                   \
@@ -82,39 +113,12 @@ static int is_2x2(const circnn_window_t *g)
 
 void circnn_maxpool2d_f32(const circnn_window_t *g, const float *x, float *y)
 {
-    MAXPOOL2D(float)
+    MAXPOOL2D(float, circnn_maxpool2x2_f32)
 }
-
-#if CIRCNN_DSP
-/* The 2x2 pool of an even number of channels, two channels a word (the
- * largest of four values is the same in any order). */
-static void maxpool2x2_pairs_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
-{
-    const uint32_t c = g->in_c;
-    const size_t row = (size_t)g->in_w * c;
-    for (uint32_t oy = 0; oy < g->out_h; oy++) {
-        const int16_t *x0 = x + 2u * oy * row;
-        for (uint32_t ox = 0; ox < g->out_w; ox++, x0 += 2u * c, y += c) {
-            const int16_t *x2 = x0 + row;
-            for (uint32_t k = 0; k < c; k += 2u) {
-                const uint32_t top = circnn_max16x2(circnn_load_pair(x0 + k), circnn_load_pair(x0 + c + k));
-                const uint32_t bottom = circnn_max16x2(circnn_load_pair(x2 + k), circnn_load_pair(x2 + c + k));
-                circnn_store_pair(y + k, circnn_max16x2(top, bottom));
-            }
-        }
-    }
-}
-#endif
 
 void circnn_maxpool2d_q15(const circnn_window_t *g, const int16_t *x, int16_t *y)
 {
-#if CIRCNN_DSP
-    if (is_2x2(g) && g->in_c % 2u == 0u) {
-        maxpool2x2_pairs_q15(g, x, y);
-        return;
-    }
-#endif
-    MAXPOOL2D(int16_t)
+    MAXPOOL2D(int16_t, circnn_maxpool2x2_q15)
 }
 
 void circnn_avgpool2d_f32(const circnn_window_t *g, const float *x, float *y)

@@ -23,4 +23,11 @@ static inline circnn_window_t circnn_pool2_window(uint32_t pooled_w, uint32_t ch
     return p;
 }
 
+/* The max pool of 2x2 windows of stride 2 that all lie inside the input
+ * (kernel 2, stride 2, no padding, 2 out_h <= in_h, 2 out_w <= in_w): what
+ * circnn_maxpool2d_* runs for such windows (src/pool.c), and what a fused
+ * pool runs alone (CIRCNN_WITH_POOL2 without CIRCNN_WITH_MAXPOOL2D). */
+void circnn_maxpool2x2_f32(const circnn_window_t *g, const float *x, float *y);
+void circnn_maxpool2x2_q15(const circnn_window_t *g, const int16_t *x, int16_t *y);
+
 #endif /* CIRCNN_POOL2_H */

@@ -40,11 +40,15 @@
 #define circnn_maxpool2d_f32 dsp_maxpool2d_f32
 #define circnn_avgpool2d_q15 dsp_avgpool2d_q15
 #define circnn_avgpool2d_f32 dsp_avgpool2d_f32
+#define circnn_maxpool2x2_q15 dsp_maxpool2x2_q15
+#define circnn_maxpool2x2_f32 dsp_maxpool2x2_f32
 #include "pool.c"
 #undef circnn_maxpool2d_q15
 #undef circnn_maxpool2d_f32
 #undef circnn_avgpool2d_q15
 #undef circnn_avgpool2d_f32
+#undef circnn_maxpool2x2_q15
+#undef circnn_maxpool2x2_f32
 
 #if !CIRCNN_DSP
 #error "the DSP variants are not compiled in"

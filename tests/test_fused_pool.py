@@ -242,6 +242,9 @@ def test_fused_models_bit_exact_on_every_core(target, tmp_path):
         assert [row["layer"] for row in result["instructions"]["per_layer"]] == record["layers"]
         assert record["layers"][:4] == ["conv2d+relu+maxpool2d", "conv2d+relu+maxpool2d",
                                         "bc_conv2d+relu+maxpool2d", "depthwise_conv2d+maxpool2d"]
-        assert "-DCIRCNN_WITH_MAXPOOL2D=0" not in record["config"]
+        # the fused pool's code, not the pool layer's (none stands alone here)
+        assert "-DCIRCNN_WITH_POOL2=0" not in record["config"] and "-DCIRCNN_WITH_MAXPOOL2D=0" in record["config"]
+        names = set(firmware.symbols(str(tmp_path / name / record["elf"])))
+        assert f"circnn_maxpool2x2_{name}" in names and f"circnn_maxpool2d_{name}" not in names
     xq = q.quantize_input(firmware.default_inputs(q))
     np.testing.assert_array_equal(q.simulate_raw(xq), circnn.Engine(q).run_raw(xq))

@@ -128,10 +128,11 @@ def test_host_library_keeps_every_option():
         assert lib.circnn_fft_check(1 << b) == lib.CIRCNN_OK
     compat = ROOT / "tests" / "compat"
     kinds = set()
-    for name in ("q15", "q15_argmax", "q15_v2", "f32", "f32_argmax", "f32_v2", "q15_v3", "q15_v6"):
+    for name in ("q15", "q15_argmax", "q15_v2", "f32", "f32_argmax", "f32_v2", "q15_v3", "q15_v6", "q15_v7"):
         model = circnn.load(str(compat / f"{name}.circ"))
         circnn.Engine(model)   # raises on any status but CIRCNN_OK
         kinds |= {model.dtype.upper()} | {op.name.upper() for op in model.ops}
         kinds |= {"WEIGHT8" for op in model.ops if op.weight_bits == 8}
         kinds |= {"CONV2D_OHWI" for op in model.ops if circnn.blob.stored_ohwi(op, model.dtype)}
+        kinds |= {"POOL2" for op in model.ops if op.pool}
     assert kinds == set(header.CONFIG_OPTIONS)

@@ -28,6 +28,10 @@
  *                                           channels (flag bit 3: format 6);
  *                                           without them such layers take the
  *                                           reference kernel, same bits
+ *   CIRCNN_WITH_POOL2                       a 2x2 max pool fused into a
+ *                                           convolution (flag bit 4: format
+ *                                           7); CIRCNN_WITH_MAXPOOL2D is the
+ *                                           pool layer of its own
  *
  * The runtime's layer dispatch references the kernel of every kind and type
  * compiled in, so a linker that drops unreferenced functions
@@ -122,6 +126,9 @@
 #ifndef CIRCNN_WITH_CONV2D_OHWI
 #define CIRCNN_WITH_CONV2D_OHWI 1
 #endif
+#ifndef CIRCNN_WITH_POOL2
+#define CIRCNN_WITH_POOL2 1
+#endif
 #ifndef CIRCNN_FFT_SIZES
 #define CIRCNN_FFT_SIZES 2046
 #endif
@@ -137,7 +144,7 @@
 #if ((CIRCNN_WITH_MAXPOOL2D | CIRCNN_WITH_AVGPOOL2D | CIRCNN_WITH_FLATTEN | CIRCNN_WITH_SOFTMAX) & ~1) != 0
 #error "circnn/config.h: every CIRCNN_WITH_* option is 0 or 1"
 #endif
-#if (CIRCNN_WITH_ARGMAX & ~1) != 0
+#if ((CIRCNN_WITH_ARGMAX | CIRCNN_WITH_WEIGHT8 | CIRCNN_WITH_CONV2D_OHWI | CIRCNN_WITH_POOL2) & ~1) != 0
 #error "circnn/config.h: every CIRCNN_WITH_* option is 0 or 1"
 #endif
 #if (CIRCNN_FFT_SIZES & ~2046) != 0

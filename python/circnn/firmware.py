@@ -313,16 +313,54 @@ def symbols(elf):
     return syms
 
 
-def memory_report(elf, model, stack_bytes):
+#: the output sections that go to flash
+FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".data", ".ARM.exidx")
+
+
+def map_sections(path):
+    """[(output section, input section, size, object)] of a GNU ld map file,
+    the input sections that go to flash (FLASH_SECTIONS)."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    lines = text[text.index("Linker script and memory map"):].splitlines()
+    out, current, i = [], None, 0
+    while i < len(lines):
+        line = lines[i]
+        m = re.match(r"^(\.\S+)", line)
+        if m:
+            current = m.group(1)
+        m = re.match(r"^ (\.\S+)\s*$", line)     # a long input section name wraps its line
+        if m and i + 1 < len(lines):
+            line = line + lines[i + 1]
+            i += 1
+        m = re.match(r"^ (\.\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)", line)
+        if m and current in FLASH_SECTIONS and int(m.group(2), 16):
+            out.append((current, m.group(1), int(m.group(2), 16), m.group(3)))
+        i += 1
+    return out
+
+
+#: the object of the runner's per-layer copy of the layer loop (build(): its second source)
+LAYER_COPY_OBJECT = "runner-1-model_run.o"
+
+
+def layer_copy_bytes(map_path):
+    """Flash of the runner's per-layer copy of src/model_run.c (layer_hooks.h):
+    every input section of its object, its static helpers included."""
+    return sum(size for _, _, size, obj in map_sections(map_path) if os.path.basename(obj) == LAYER_COPY_OBJECT)
+
+
+def memory_report(elf, model, stack_bytes, layer_copy=0):
     """Flash and RAM of the firmware from arm-none-eabi-size (sections) and
-    nm (the model blob, the test vectors), with the exporter's figures."""
+    nm (the model blob, the test vectors), with the exporter's figures;
+    layer_copy: bytes of the per-layer copy of the loop (layer_copy_bytes),
+    left out of flash_without_tests as a firmware of one's own has no such copy."""
     s = _section_sizes(elf)
     syms = symbols(elf)
     text = s.get(".isr_vector", 0) + s.get(".text", 0) + s.get(".ARM.exidx", 0)
     rodata = s.get(".rodata", 0)
     data, bss = s.get(".data", 0), s.get(".bss", 0)
     vectors = sum(syms.get(n, (0, 0))[1] for n in ("vectors_input", "vectors_expected"))
-    layers_copy = syms.get("circnn_model_run_layers", (0, 0))[1]
+    layers_copy = layer_copy
     return dict(
         text=text, rodata=rodata, data=data, bss=bss, stack=stack_bytes,
         flash=text + rodata + data, ram=data + bss + stack_bytes,
@@ -412,7 +450,7 @@ def build(model, target, out_dir, inputs=None, count=8, seed=0, board=None, jobs
     config = header.config_flags(model)
     elf, board = build_program(target, out_dir, sources, "runner", board=board, jobs=jobs, config_args=config)
     stack = _stack_size(os.path.join(targets, "ld", BOARD_SCRIPTS[board]))
-    memory = memory_report(elf, model, stack)
+    memory = memory_report(elf, model, stack, layer_copy_bytes(os.path.join(out_dir, "runner.map")))
     record = dict(target=target, board=board, dtype=model.dtype, elf=os.path.basename(elf), vectors=int(len(x)),
                   config=config,
                   layers=[op.label for op in model.ops],

@@ -30,9 +30,10 @@ def check_name(name):
 # The options of circnn/config.h, CIRCNN_WITH_<name>: the numeric types,
 # then the layer kinds (named as blob.LAYER_NAMES, in type order), then the
 # 8-bit weights (formats 3 and 4), then the kernels of q15 conv2d with OHWI
-# weights (format 6; without them the reference kernel serves, same bits).
+# weights (format 6; without them the reference kernel serves, same bits),
+# then the max pool fused into a convolution (format 7).
 CONFIG_OPTIONS = ("F32", "Q15") + tuple(B.LAYER_NAMES[t].upper() for t in sorted(B.LAYER_NAMES)) + \
-    ("WEIGHT8", "CONV2D_OHWI")
+    ("WEIGHT8", "CONV2D_OHWI", "POOL2")
 
 # The names a header for model `name` defines, besides `{name}_blob`.
 _MACROS = ("CIRCNN_MODEL_H", "BLOB_BYTES", "ARENA_BYTES", "DTYPE", "INPUT_H", "INPUT_W", "INPUT_C", "INPUT_COUNT",
@@ -52,8 +53,8 @@ def needs(model):
         used.add("WEIGHT8")
     if any(B.stored_ohwi(op, model.dtype) for op in model.ops):
         used.add("CONV2D_OHWI")
-    if any(op.pool for op in model.ops):   # a fused pool runs the pool's kernel
-        used.add("MAXPOOL2D")
+    if any(op.pool for op in model.ops):
+        used.add("POOL2")
     return {o: int(o in used) for o in CONFIG_OPTIONS}
 
 
