@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "circnn/bc_conv2d.h"
 #include "circnn/window.h"
 #include "bc_dense_common.h"
 
@@ -74,5 +75,17 @@ static inline void circnn_tap_range(uint32_t o, uint32_t stride, uint32_t pad, u
     *lo = first < last ? first : last;
     *hi = last;
 }
+
+/* The model runtime's entries (src/model_run.c, blob format 8): the layer
+ * (band NULL) or the layer and its 2x2 max pool (band as for
+ * circnn_bc_conv2d_*_pool2) on an input x of in_c a multiple of k that the
+ * kernel overwrites with its spectra (each pixel's q k spectrum values take
+ * the place of its in_c = q k channels), so that they take no scratch: the
+ * scratch is the layer's less circnn_bc_conv2d_*_spectra_bytes.  The
+ * outputs are the layer's. */
+void circnn_bc_conv2d_f32_over_input(const circnn_bc_conv2d_f32_t *layer, float *x, float *y, float *band,
+                                     void *scratch);
+void circnn_bc_conv2d_q15_over_input(const circnn_bc_conv2d_q15_t *layer, int16_t *x, int16_t *y, int16_t *band,
+                                     void *scratch);
 
 #endif /* CIRCNN_BC_CONV2D_COMMON_H */

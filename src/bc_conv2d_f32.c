@@ -159,12 +159,13 @@ typedef struct parts {
     float *spectra, *acc_a, *acc_b, *spec;
 } parts_t;
 
-static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
+/* over: NULL, or the input the spectra overwrite (then not in the scratch). */
+static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch, float *over)
 {
     parts_t s;
     unsigned char *base = (unsigned char *)scratch;
-    s.spectra = (float *)(void *)base;
-    s.acc_a = (float *)(void *)(base + circnn_bc_conv2d_f32_spectra_bytes(g, k));
+    s.spectra = over ? over : (float *)(void *)base;
+    s.acc_a = (float *)(void *)(base + (over ? 0u : circnn_bc_conv2d_f32_spectra_bytes(g, k)));
     s.acc_b = s.acc_a + circnn_bc_conv2d_f32_sum_width(k);
     s.spec = s.acc_b + circnn_bc_conv2d_f32_sum_width(k);
     return s;
@@ -188,24 +189,40 @@ static void output_rows_f32(const circnn_bc_conv2d_f32_t *layer, const parts_t *
     }
 }
 
+/* The layer into y, or with band its 2x2 max pool (circnn_bc_conv2d_f32_pool2). */
+static void run(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y, float *band, const parts_t *s)
+{
+    const circnn_window_t *g = &layer->g;
+    forward(g, layer->block_size, x, s->spectra);
+    if (!band) {
+        output_rows_f32(layer, s, 0, g->out_h, g->out_w, y);
+        return;
+    }
+    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
+    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
+    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
+        output_rows_f32(layer, s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        circnn_maxpool2x2_f32(&pool, band, y + (size_t)r * row);
+    }
+}
+
 void circnn_bc_conv2d_f32(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y,
                           void *scratch)
 {
-    const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
-    forward(&layer->g, layer->block_size, x, s.spectra);
-    output_rows_f32(layer, &s, 0, layer->g.out_h, layer->g.out_w, y);
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, NULL);
+    run(layer, x, y, NULL, &s);
 }
 
 void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float *x, float *y, float *band,
                                 void *scratch)
 {
-    const circnn_window_t *g = &layer->g;
-    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
-    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
-    const parts_t s = parts_of(g, layer->block_size, scratch);
-    forward(g, layer->block_size, x, s.spectra);
-    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
-        output_rows_f32(layer, &s, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
-        circnn_maxpool2x2_f32(&pool, band, y + (size_t)r * row);
-    }
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, NULL);
+    run(layer, x, y, band, &s);
+}
+
+void circnn_bc_conv2d_f32_over_input(const circnn_bc_conv2d_f32_t *layer, float *x, float *y, float *band,
+                                     void *scratch)
+{
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, x);
+    run(layer, x, y, band, &s);
 }

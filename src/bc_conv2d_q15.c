@@ -300,7 +300,8 @@ typedef struct parts {
     int8_t *exps;
 } parts_t;
 
-static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
+/* over: NULL, or the input the spectra overwrite (then not in the scratch). */
+static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch, int16_t *over)
 {
     parts_t s;
     unsigned char *base = (unsigned char *)scratch;
@@ -308,8 +309,11 @@ static parts_t parts_of(const circnn_window_t *g, uint32_t k, void *scratch)
     base += circnn_bc_conv2d_q15_acc_bytes(k);
     s.tmp = (int16_t *)(void *)base;
     base += circnn_bc_conv2d_q15_tmp_bytes(k);
-    s.spectra = (int16_t *)(void *)base;
-    base += circnn_bc_conv2d_q15_spectra_bytes(g, k);
+    s.spectra = over;
+    if (!over) {
+        s.spectra = (int16_t *)(void *)base;
+        base += circnn_bc_conv2d_q15_spectra_bytes(g, k);
+    }
     s.exps = (int8_t *)(void *)base;
     return s;
 }
@@ -409,24 +413,40 @@ static void output_rows_q15(const circnn_bc_conv2d_q15_t *layer, const parts_t *
     }
 }
 
+/* The layer into y, or with band its 2x2 max pool (circnn_bc_conv2d_q15_pool2). */
+static void run(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y, int16_t *band, const parts_t *s)
+{
+    const circnn_window_t *g = &layer->g;
+    const int64_t e_base = prepare(layer, x, s);
+    if (!band) {
+        output_rows_q15(layer, s, e_base, 0, g->out_h, g->out_w, y);
+        return;
+    }
+    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
+    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
+    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
+        output_rows_q15(layer, s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
+        circnn_maxpool2x2_q15(&pool, band, y + (size_t)r * row);
+    }
+}
+
 void circnn_bc_conv2d_q15(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
                           void *scratch)
 {
-    const parts_t s = parts_of(&layer->g, layer->block_size, scratch);
-    const int64_t e_base = prepare(layer, x, &s);
-    output_rows_q15(layer, &s, e_base, 0, layer->g.out_h, layer->g.out_w, y);
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, NULL);
+    run(layer, x, y, NULL, &s);
 }
 
 void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *y,
                                 int16_t *band, void *scratch)
 {
-    const circnn_window_t *g = &layer->g;
-    const uint32_t pooled_w = g->out_w / 2u, row = pooled_w * g->out_c;
-    const circnn_window_t pool = circnn_pool2_window(pooled_w, g->out_c);
-    const parts_t s = parts_of(g, layer->block_size, scratch);
-    const int64_t e_base = prepare(layer, x, &s);
-    for (uint32_t r = 0; r < g->out_h / 2u; r++) {
-        output_rows_q15(layer, &s, e_base, 2u * r, 2u * r + 2u, 2u * pooled_w, band);
-        circnn_maxpool2x2_q15(&pool, band, y + (size_t)r * row);
-    }
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, NULL);
+    run(layer, x, y, band, &s);
+}
+
+void circnn_bc_conv2d_q15_over_input(const circnn_bc_conv2d_q15_t *layer, int16_t *x, int16_t *y, int16_t *band,
+                                     void *scratch)
+{
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, x);
+    run(layer, x, y, band, &s);
 }

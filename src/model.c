@@ -5,6 +5,7 @@
 #include "circnn/bc_dense.h"
 #include "circnn/layers.h"
 #include "circnn/model.h"
+#include "bc_conv2d_common.h"
 #include "fixed_point.h"
 #include "model_format.h"
 
@@ -40,7 +41,7 @@ static circnn_status_t check_section(uint32_t off, uint32_t bytes, uint32_t expe
 
 /* The constant CIRCNN_WITH_* tests fold away the calls of what this build
  * compiled out (circnn/config.h), so that the linker can drop that code. */
-static size_t layer_scratch(const entry_t *e, uint32_t dtype)
+static size_t layer_scratch(const entry_t *e, uint32_t dtype, int over_input)
 {
     int f32 = CIRCNN_WITH_F32 && (!CIRCNN_WITH_Q15 || dtype == CIRCNN_DTYPE_F32);
     if (CIRCNN_WITH_BC_DENSE && e->type == CIRCNN_LAYER_BC_DENSE)
@@ -48,20 +49,23 @@ static size_t layer_scratch(const entry_t *e, uint32_t dtype)
                    : circnn_bc_dense_q15_scratch_bytes(e->in[2], e->out[2], e->block_size);
     if (CIRCNN_WITH_BC_CONV2D && e->type == CIRCNN_LAYER_BC_CONV2D) {
         circnn_window_t g = window_of(e);
-        return f32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, e->block_size)
-                   : circnn_bc_conv2d_q15_scratch_bytes(&g, e->block_size);
+        size_t all = f32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, e->block_size)
+                         : circnn_bc_conv2d_q15_scratch_bytes(&g, e->block_size);
+        if (all == SIZE_MAX || !over_input) return all;   /* over its input: the spectra take no scratch */
+        return all - (f32 ? circnn_bc_conv2d_f32_spectra_bytes(&g, e->block_size)
+                          : circnn_bc_conv2d_q15_spectra_bytes(&g, e->block_size));
     }
     return 0;
 }
 
-/* A layer's scratch (model_run.c): with 8-bit weights, first the int16
+/* The scratch of layer l (model_run.c): with 8-bit weights, first the int16
  * weights the layer expands its int8 weights into (2 bytes a weight,
  * rounded up to 16; a dense layer's from format 7: DENSE8_ROWS rows); with
  * a fused pool, then the band of two convolution
  * rows (band_bytes); then the kernel's (0 for the dense kinds). */
-static size_t layer_scratch_all(const entry_t *e, uint32_t version, uint32_t dtype)
+static size_t layer_scratch_all(const entry_t *e, uint32_t l, uint32_t version, uint32_t dtype)
 {
-    size_t kernel = layer_scratch(e, dtype);
+    size_t kernel = layer_scratch(e, dtype, spectra_over_input(e, l, version));
     if (kernel > 0xFFFF0000u) return kernel;
     uint64_t all = kernel;
     if (CIRCNN_WITH_WEIGHT8 && (e->flags & FLAG_WEIGHT8)) all += weight8_expanded_bytes(e, version);
@@ -233,7 +237,7 @@ CIRCNN_COLD circnn_status_t circnn_model_init(circnn_model_t *model, const void 
         for (int i = 0; i < 3; i++) shape[i] = e.out[i];
         uint32_t act_bytes = (uint32_t)count3(e.out) * es;   /* at most 2^26 */
         if (l + 1 < layers && act_bytes > largest_act[l % 2u]) largest_act[l % 2u] = act_bytes;
-        size_t scratch = layer_scratch_all(&e, version, dtype);
+        size_t scratch = layer_scratch_all(&e, l, version, dtype);
         if (scratch > 0xFFFF0000u) return CIRCNN_ERR_SHAPE;
         if ((uint32_t)scratch > largest_scratch) largest_scratch = (uint32_t)scratch;
     }

@@ -20,6 +20,7 @@
 #define POOL2_VERSION 7u
 #define DENSE8_ROWS 4u           /* an 8-bit DENSE layer widens this many rows at a time (model_run.c) */
 #define DENSE8_ROWS_VERSION 7u   /* from this format on, its scratch holds only those (circnn/model.h) */
+#define OVER_INPUT_VERSION 8u    /* from this format on, bc_conv2d's spectra overwrite its input (circnn/model.h) */
 #define ARENA_BY_PARITY_VERSION 5u  /* from this format on, buffers A and B are sized apart (circnn/model.h) */
 
 typedef struct entry {
@@ -148,6 +149,15 @@ static inline circnn_window_t pool_band(const circnn_window_t *g, uint32_t poole
     b.out_h = 2;
     b.out_w = (uint16_t)(2u * pooled_w);
     return b;
+}
+
+/* Whether layer l (of a blob of this format version) is a block-circulant
+ * convolution whose spectra overwrite its input, an arena buffer no later
+ * layer reads (l > 0), of in_c a multiple of k (bc_conv2d_common.h). */
+static inline int spectra_over_input(const entry_t *e, uint32_t l, uint32_t version)
+{
+    return e->type == CIRCNN_LAYER_BC_CONV2D && l > 0u && version >= OVER_INPUT_VERSION && e->block_size != 0u &&
+           e->in[2] % e->block_size == 0u;
 }
 
 /* Bytes of the band at the start of a FLAG_POOL2 layer's scratch (after an

@@ -11,6 +11,7 @@
 #include "circnn/bc_dense.h"
 #include "circnn/layers.h"
 #include "circnn/model.h"
+#include "bc_conv2d_common.h"
 #include "dsp_q15.h"
 #include "model_format.h"
 
@@ -296,9 +297,42 @@ static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w,
 }
 #endif
 
+#if CIRCNN_WITH_BC_CONV2D
+/* A block-circulant convolution whose spectra overwrite its input x (blob
+ * format 8; spectra_over_input), with or without its fused pool (the band
+ * first in the scratch). */
+static void run_bc_over_input(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
+                              void *x, void *y, void *scratch)
+{
+    const void *scale = section(m, e->scale_off, e->scale_bytes), *bias = section(m, e->bias_off, e->bias_bytes);
+    void *band = NULL;
+    (void)w, (void)g, (void)x, (void)y, (void)scale, (void)bias;
+#if CIRCNN_WITH_POOL2
+    if (e->flags & FLAG_POOL2) {
+        band = scratch;
+        scratch = (unsigned char *)scratch + (size_t)band_bytes(e, m->dtype == CIRCNN_DTYPE_F32 ? 4u : 2u);
+    }
+#endif
+#if CIRCNN_WITH_F32
+    if (m->dtype == CIRCNN_DTYPE_F32) {
+        circnn_bc_conv2d_f32_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const float *)w, (const float *)bias,
+                                    (const float *)scale};
+        circnn_bc_conv2d_f32_over_input(&l, (float *)x, (float *)y, (float *)band, scratch);
+        return;
+    }
+#endif
+#if CIRCNN_WITH_Q15
+    circnn_bc_conv2d_q15_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const int16_t *)w, e->weight_exp,
+                                (const int32_t *)bias, (const int16_t *)scale, e->scale_exp};
+    circnn_bc_conv2d_q15_over_input(&l, (int16_t *)x, (int16_t *)y, (int16_t *)band, scratch);
+#endif
+}
+#endif
+
 void circnn_model_run(const circnn_model_t *m, const void *input, void *output, void *arena)
 {
     unsigned char *base = (unsigned char *)arena;
+    const uint32_t version = rd16(m->blob + 4);
     const void *x = input;
     for (uint32_t l = 0; l < m->layer_count; l++) {
         entry_t e;
@@ -316,6 +350,11 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
             w = expand_weight8(m->blob + e.weight_off, e.weight_bytes, (int16_t *)scratch);
             scratch = (unsigned char *)scratch + (size_t)weight8_expanded_bytes(&e, CIRCNN_FORMAT_VERSION_NEWEST);
         }
+#endif
+#if CIRCNN_WITH_BC_CONV2D
+        if (spectra_over_input(&e, l, version)) {   /* l > 0: x is the arena buffer of layer l - 1 */
+            run_bc_over_input(m, &e, w, &g, base + ((l - 1u) % 2u ? m->b_offset : 0u), y, scratch);
+        } else
 #endif
 #if CIRCNN_WITH_POOL2
         if (e.flags & FLAG_POOL2)

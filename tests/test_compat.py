@@ -3,8 +3,9 @@ version 2, which added the depthwise convolution, version 3, whose q15
 block-circulant layers may store 8-bit spectra, version 4, whose q15
 layers with weights may all store 8-bit weights, version 5, whose
 arena sizes buffers A and B apart, version 6, whose q15 conv2d of
-several input channels stores its weights OHWI, and version 7, whose
-conv2d takes the max pool after it into the same layer): the runtime and the
+several input channels stores its weights OHWI, version 7, whose
+conv2d takes the max pool after it into the same layer, and version 8,
+whose bc_conv2d keeps its spectra in its input's place): the runtime and the
 Python reader still take them and give exactly the outputs recorded when
 they were written.  A format change must bump the version and
 keep reading these files or refuse them with CIRCNN_ERR_VERSION
@@ -22,9 +23,9 @@ from circnn._native import ffi, lib
 
 COMPAT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
 MODELS = ("q15", "q15_argmax", "f32", "f32_argmax", "q15_v2", "f32_v2", "q15_v3", "q15_v4", "q15_v5", "f32_v5",
-          "q15_v6", "q15_v7", "f32_v7")
+          "q15_v6", "q15_v7", "f32_v7", "q15_v8", "f32_v8")
 VERSION = {"q15_v2": 2, "f32_v2": 2, "q15_v3": 3, "q15_v4": 4, "q15_v5": 5, "f32_v5": 5, "q15_v6": 6, "q15_v7": 7,
-           "f32_v7": 7}
+           "f32_v7": 7, "q15_v8": 8, "f32_v8": 8}
 KINDS = {"dense", "bc_dense", "conv2d", "bc_conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "softmax", "argmax",
          "depthwise_conv2d"}
 
@@ -149,6 +150,24 @@ def test_version_7_files_are_the_earlier_networks_with_the_first_pool_fused(dtyp
     assert read(f"{dtype}_{'v6' if dtype == 'q15' else 'v5'}_output.bin") == read(f"{dtype}_v7_output.bin")
     assert new.blob[circnn.blob.HEADER_BYTES + 1] & circnn.blob.FLAG_POOL2
     assert new.arena_bytes < old.arena_bytes
+
+
+@pytest.mark.parametrize("dtype", ["q15", "f32"])
+def test_version_8_files_are_the_version_7_networks_in_a_smaller_arena(dtype):
+    """q15_v8 / f32_v8 hold the networks of q15_v7 / f32_v7, written after
+    format 8 let a block-circulant convolution after the first layer keep its
+    spectra in its input's place: the same bytes but for the version, the
+    arena figure and the CRC, the same outputs, and the arena smaller by the
+    spectra of its input (from the shapes; the bc_conv2d's scratch is the
+    largest here)."""
+    old, new = (circnn.load(os.path.join(COMPAT, f"{dtype}_{v}.circ")) for v in ("v7", "v8"))
+    assert (old.version, new.version) == (7, 8)
+    assert old.blob[16:20] == new.blob[16:20] and old.blob[24:] == new.blob[24:]
+    assert read(f"{dtype}_v7_output.bin") == read(f"{dtype}_v8_output.bin")
+    i, bc = next((i, op) for i, op in enumerate(new.ops) if op.type == circnn.blob.BC_CONV2D)
+    assert i > 0 and bc.in_shape[2] % bc.block_size == 0
+    spectra = -(-int(np.prod(bc.in_shape)) * (4 if dtype == "f32" else 2) // 8) * 8
+    assert 0 < old.arena_bytes - new.arena_bytes <= spectra
 
 
 def _with_flags(blob, layer, flags, version=None):

@@ -1,6 +1,6 @@
 /*
  * test_compat_c.c - the firmware headers of an earlier circnn (tests/compat,
- * format versions 1 to 7) still compile against the runtime, hold the bytes of
+ * format versions 1 to 8) still compile against the runtime, hold the bytes of
  * their .circ files, and give exactly the outputs recorded when they were
  * written (tests/compat/make_compat.py), in an arena of exactly the size
  * their header states (heap: the sanitizer build sees any access past it),
@@ -22,6 +22,8 @@
 #include "q15_v6.h"
 #include "f32_v7.h"
 #include "q15_v7.h"
+#include "f32_v8.h"
+#include "q15_v8.h"
 
 static const char *folder;
 
@@ -122,7 +124,8 @@ int main(int argc, char **argv)
                                COMPAT(f32_argmax, F32_ARGMAX), COMPAT(q15_v2, Q15_V2), COMPAT(f32_v2, F32_V2),
                                COMPAT(q15_v3, Q15_V3), COMPAT(q15_v4, Q15_V4), COMPAT(q15_v5, Q15_V5),
                                COMPAT(f32_v5, F32_V5), COMPAT(q15_v6, Q15_V6),
-                               COMPAT(q15_v7, Q15_V7), COMPAT(f32_v7, F32_V7)};
+                               COMPAT(q15_v7, Q15_V7), COMPAT(f32_v7, F32_V7), COMPAT(q15_v8, Q15_V8),
+                               COMPAT(f32_v8, F32_V8)};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(&models[i]);
     return test_summary("test_compat_c");
 }

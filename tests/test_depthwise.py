@@ -210,7 +210,7 @@ def test_export_folds_batchnorm_fuses_relu_and_runs_bit_exact(rng):
                      "avgpool2d", "dense"]
     assert q.ops[1].weight.shape == (3, 3, 8) and q.ops[3].weight.shape == (3, 2, 16)
     # depthwise: format 2; buffers A (11x12x8) and B (6x6x8) of different sizes: the arena of format 5
-    assert q.version == B.ARENA_VERSION and q.blob[4:6] == struct.pack("<H", B.ARENA_VERSION)
+    assert q.version == B.OVER_INPUT_VERSION and q.blob[4:6] == struct.pack("<H", B.OVER_INPUT_VERSION)
     xq = q.quantize_input(x)
     sim = q.simulate_raw(xq)
     assert np.array_equal(sim, circnn.Engine(q).run_raw(xq))          # simulator == C, to the bit
@@ -228,12 +228,12 @@ def test_save_load_round_trip_and_cli_info(tmp_path, rng, capsys):
     path = tmp_path / "ds.circ"
     q.save(path)
     back = circnn.load(str(path))
-    assert back.blob == q.blob and back.version == B.ARENA_VERSION
+    assert back.blob == q.blob and back.version == B.OVER_INPUT_VERSION
     x = rng.uniform(0, 1, (8,) + model.input_shape)
     assert np.array_equal(circnn.Engine(back).run(x), q.simulate(x))
     assert cli.main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"format {B.ARENA_VERSION}" in out
+    assert f"format {B.OVER_INPUT_VERSION}" in out
     row = next(line for line in out.splitlines() if "depthwise_conv2d+relu" in line and "6x6x8" in line)
     assert row.split()[-3:] == ["80", "80", str(72 * 2 + 8 * 4)]   # params and dense eq. (72 weights, 8 biases), bytes
 
@@ -260,7 +260,7 @@ def test_format_versions(rng):
     assert q1.version == 1 and q1.blob[4:6] == b"\x01\x00"
     assert _init(q1.blob) in (lib.CIRCNN_OK, lib.CIRCNN_ERR_ARENA)
     assert B.FORMAT_VERSION == lib.CIRCNN_FORMAT_VERSION == 1              # the oldest read
-    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 7   # 5: arena, 6: OHWI, 7: pool
+    assert B.FORMAT_VERSION_NEWEST == lib.CIRCNN_FORMAT_VERSION_NEWEST == 8   # 6: OHWI, 7: pool, 8: spectra
     assert B.DEPTHWISE_CONV2D == lib.CIRCNN_LAYER_DEPTHWISE_CONV2D
     model = small_model(True)
     q2 = model.quantize(rng.uniform(0, 1, (8,) + model.input_shape))

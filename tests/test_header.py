@@ -143,8 +143,8 @@ def test_header_is_deterministic_and_carries_its_facts(tmp_path):
     text = open(a).read()
     assert text == open(b).read()
     assert "Do not edit" in text and q.hash in text
-    # the little CNN's first conv2d takes the max pool after it: format 7
-    assert q.version == B.POOL2_VERSION
+    # the little CNN's bc_conv2d keeps its spectra in its input's place: format 8
+    assert q.version == B.OVER_INPUT_VERSION
     assert "#error" in text and f"CIRCNN_FORMAT_VERSION_NEWEST < {q.version} ||" in text
     assert f"#define FMNIST_ARENA_BYTES {q.arena_bytes}u" in text
     assert "bc_conv2d" in text and "aligned(16)" in text
@@ -157,14 +157,14 @@ def test_header_is_deterministic_and_carries_its_facts(tmp_path):
 def test_header_refuses_a_version_mismatch(tmp_path, two_layers):
     """A version-1 model (two layers: one intermediate tensor, the same arena
     under every layout) checks CIRCNN_FORMAT_VERSION == 1; the little CNN
-    (format 7: a fused pool) checks the range.  A header edited to want another version
+    (format 8) checks the range.  A header edited to want another version
     does not compile."""
     if two_layers:
         q = circnn.Model([L.Flatten(), L.Dense(16, 4, seed=1)], input_shape=(4, 4, 1)).to_f32()
         want, other = "CIRCNN_FORMAT_VERSION != 1", "CIRCNN_FORMAT_VERSION != 2"
     else:
         q = cnn().to_f32()
-        want = f"CIRCNN_FORMAT_VERSION_NEWEST < {B.POOL2_VERSION} ||"
+        want = f"CIRCNN_FORMAT_VERSION_NEWEST < {B.OVER_INPUT_VERSION} ||"
         other = f"CIRCNN_FORMAT_VERSION_NEWEST < {B.FORMAT_VERSION_NEWEST + 1} ||"
     q.write_header(tmp_path / "net.h", name="net")
     text = (tmp_path / "net.h").read_text()

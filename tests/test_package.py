@@ -87,10 +87,12 @@ def test_python_constants_are_their_c_twins():
     # the private ones, against the sources that define them
     private = _int_defines(ROOT / "src" / "model_format.h")
     assert (B.FLAG_RELU, B.FLAG_SAME, B.FLAG_WEIGHT8, B.MAX_EXPONENT, B.ARENA_VERSION, B.FLAG_OHWI,
-            B.OHWI_VERSION, B.FLAG_POOL2, B.POOL2_VERSION, B.DENSE8_ROWS, B.DENSE8_ROWS_VERSION) == (
+            B.OHWI_VERSION, B.FLAG_POOL2, B.POOL2_VERSION, B.DENSE8_ROWS, B.DENSE8_ROWS_VERSION,
+            B.OVER_INPUT_VERSION) == (
         private["FLAG_RELU"], private["FLAG_SAME"], private["FLAG_WEIGHT8"], private["MAX_EXPONENT"],
         private["ARENA_BY_PARITY_VERSION"], private["FLAG_OHWI"], private["OHWI_VERSION"],
-        private["FLAG_POOL2"], private["POOL2_VERSION"], private["DENSE8_ROWS"], private["DENSE8_ROWS_VERSION"])
+        private["FLAG_POOL2"], private["POOL2_VERSION"], private["DENSE8_ROWS"], private["DENSE8_ROWS_VERSION"],
+        private["OVER_INPUT_VERSION"])
     assert fixed_conv.EXP_LIMIT == _int_defines(ROOT / "src" / "bc_conv2d_q15.c")["EXP_LIMIT"]
     g = ffi.new("circnn_window_t *")      # kernel, stride and padding: uint8 fields
     for field in ("kernel_h", "kernel_w", "stride", "pad_top", "pad_left"):

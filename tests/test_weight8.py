@@ -121,7 +121,7 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
     plain = any(q8.ops[i].type not in B.CIRCULANT for i in weighted)
     # 8-bit weights need format 3 (circulant) or 4; the arena layout of format 5 (buffers A and B sized
     # apart), OHWI conv2d weights (6) or a fused pool (7) may need more
-    assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION, B.POOL2_VERSION)
+    assert q16.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION, B.POOL2_VERSION, B.OVER_INPUT_VERSION)
     # an 8-bit dense layer of more than DENSE8_ROWS outputs: format 7, whose scratch holds a few rows
     rows = any(B.dense8_rows(op) for op in q8.ops)
     assert q8.version == max(4 if plain else 3, q16.version, B.DENSE8_ROWS_VERSION if rows else 0)
@@ -166,7 +166,7 @@ def test_c_engine_reads_the_int8_section_bit_exact(name):
                   arena_bytes(ops, "q15"))
     wide = circnn.ExportedModel(data, source=m)
     assert all(op.weight_bits == 16 for op in wide.ops) and wide.version in (1, 2, B.ARENA_VERSION, B.OHWI_VERSION,
-                                                                                B.POOL2_VERSION)
+                                                                                B.POOL2_VERSION, B.OVER_INPUT_VERSION)
     np.testing.assert_array_equal(circnn.Engine(wide).run_raw(xq), got)
 
 
@@ -315,7 +315,7 @@ def test_arena_holds_the_int16_copy():
     buffers = 2 * a16(max(2 * int(np.prod(op.out_shape)) for op in q8.ops[:-1]))
     kernel = q16.arena_bytes - buffers      # the largest kernel scratch (16-bit weights: no copies)
     head = next(op for op in q8.ops if op.type == B.DENSE)
-    assert head.weight.shape == (32, 5 * 5 * 16) and B.dense8_rows(head) and q8.version == B.DENSE8_ROWS_VERSION
+    assert head.weight.shape == (32, 5 * 5 * 16) and B.dense8_rows(head) and q8.version >= B.DENSE8_ROWS_VERSION
     rows, whole = a16(2 * B.DENSE8_ROWS * 5 * 5 * 16), a16(2 * head.weight.size)
     circulant = max(a16(2 * op.weight.size) + kernel for op in q8.ops if op.type in B.CIRCULANT)
     assert q8.arena_bytes == buffers + max(rows, circulant) < buffers + whole
@@ -394,8 +394,9 @@ def test_malformed_dense_kinds_refused(kind):
     i = next(i for i, op in enumerate(q8.ops) if op.type == t)
     count = q8.ops[i].weight.size
     unweighted = [j for j, op in enumerate(q8.ops) if op.weight is None]
-    # its conv2d of several input channels: format 6; its 8-bit dense layers of more than 4 outputs: 7
-    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == B.DENSE8_ROWS_VERSION
+    # its conv2d of several input channels: format 6; its 8-bit dense layers of more than 4 outputs: 7;
+    # its bc_conv2d after the first layer: 8
+    assert unweighted and _init(q8.blob) == lib.CIRCNN_ERR_ARENA and q8.version == B.OVER_INPUT_VERSION
     layer = {
         "flag in a version 3 blob (3: circulant layers only)": _flagged(q8.blob, i, version=3),
         "flag in a version 2 blob": _flagged(q8.blob, i, version=2),

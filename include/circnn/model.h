@@ -20,7 +20,7 @@
  * last bit is the C library's.
  *
  * ===========================================================================
- * Blob format, versions 1 to 7 (independent of the release version).
+ * Blob format, versions 1 to 8 (independent of the release version).
  * Little-endian throughout; offsets are from the blob's start.  Version 2
  * added the layer type DEPTHWISE_CONV2D and nothing else; version 1 blobs
  * hold the types DENSE .. ARGMAX.  Version 3 added the layer flag "8-bit
@@ -32,13 +32,17 @@
  * nothing else.  Version 7 added the layer flag "2x2 max pool" (bit 4) for
  * CONV2D, BC_CONV2D and DEPTHWISE_CONV2D, and changed the scratch of a
  * DENSE layer with 8-bit weights and more than 4 outputs (see 8-bit
- * weights), and so the header's arena figure, and nothing else.  This runtime reads
+ * weights), and so the header's arena figure, and nothing else.  Version 8
+ * changed the scratch of a BC_CONV2D layer after the first whose input
+ * channels are a multiple of k (its spectra overwrite its input; see
+ * Arena), and so the header's arena figure, and nothing else.  This runtime reads
  * versions CIRCNN_FORMAT_VERSION (the oldest, 1: what the firmware headers
- * of version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (7); the
+ * of version-1 models check) to CIRCNN_FORMAT_VERSION_NEWEST (8); the
  * exporter writes the oldest version that holds the model, so a model
  * without a depthwise layer, 8-bit weights, a q15 conv2d of more than one
- * input channel, a fused pool or an 8-bit dense layer of more than 4
- * outputs, whose arena is the same under both
+ * input channel, a fused pool, an 8-bit dense layer of more than 4
+ * outputs or a BC_CONV2D after the first layer of in_c a multiple of k,
+ * whose arena is the same under both
  * layouts, is the same bytes as before and older runtimes read it (8-bit
  * weights in circulant layers only: version 3).  The exporter stores every
  * q15 CONV2D of more than one input channel OHWI (version 6), the layout
@@ -140,7 +144,11 @@
  * at arena offsets 0 and A, followed at A + B by the largest scratch any
  * layer needs, rounded up to 16 bytes (a layer with 8-bit weights: 2 *
  * weight count rounded up to 16, a DENSE layer's 2 * 4 * n from version 7
- * (see 8-bit weights), plus its kernel's; a layer with a fused
+ * (see 8-bit weights), plus its kernel's; from version 8 a BC_CONV2D layer
+ * l > 0 whose in_c is a multiple of k writes the spectra of its input over
+ * that input, buffer A or B, which no later layer reads, and its kernel's
+ * scratch is circnn_bc_conv2d_*_scratch_bytes less the spectra's part,
+ * up8(es * in_h * in_w * in_c); a layer with a fused
  * pool: its band, plus its kernel's); arena bytes =
  * A + B + align16(scratch).  Versions 1 to 4 (what circnn wrote before)
  * size both buffers by the largest intermediate tensor (A = B = align16(max
@@ -204,7 +212,7 @@ extern "C" {
 
 /* The oldest and the newest format version circnn_model_init reads. */
 #define CIRCNN_FORMAT_VERSION 1
-#define CIRCNN_FORMAT_VERSION_NEWEST 7
+#define CIRCNN_FORMAT_VERSION_NEWEST 8
 #define CIRCNN_HEADER_BYTES 64
 #define CIRCNN_LAYER_ENTRY_BYTES 64
 #define CIRCNN_MAX_LAYERS 64

@@ -12,7 +12,9 @@ f32_v5: the version-2 networks, whose A and B differ), the q15 model of
 version 6, whose conv2d of several input channels stores its weights OHWI
 (q15_v6: the version-2 network), q15 and f32 models of version 7, whose
 first conv2d takes the 2x2 max pool after it into the same layer
-(q15_v7, f32_v7: the version-2 networks), the inputs (the runtime's own numbers: int16
+(q15_v7, f32_v7: the version-2 networks), q15 and f32 models of version
+8, whose block-circulant convolution keeps its spectra in its input's place
+(q15_v8, f32_v8: the version-2 networks), the inputs (the runtime's own numbers: int16
 for q15, float32 for f32) and the outputs the runtime gave.  test_compat.py
 and test_compat_c.c check that the runtime still reads them and gives
 exactly those outputs.  Do not regenerate them to make a test pass: a change
@@ -25,7 +27,8 @@ then checked against the files, not written):
     python tests/compat/make_compat.py tests/compat q15_v4     # only these models (format 3: done)
     python tests/compat/make_compat.py tests/compat q15_v5 f32_v5     # (format 5: done)
     python tests/compat/make_compat.py tests/compat q15_v6     # (format 6: done)
-    python tests/compat/make_compat.py tests/compat q15_v7 f32_v7
+    python tests/compat/make_compat.py tests/compat q15_v7 f32_v7     # (format 7: done)
+    python tests/compat/make_compat.py tests/compat q15_v8 f32_v8
 """
 import os
 import sys
@@ -87,11 +90,15 @@ def main(out, only=()):
         # q15_v6: written by the circnn of format 6; this one writes it as
         # format 7 (its first conv2d takes the max pool after it).
         "q15_v6": network([], depthwise=True).quantize(calibration, fuse_pools=False),
+        # q15_v7, f32_v7: written by the circnn of format 7; this one writes
+        # them as format 8 (their bc_conv2d keeps its spectra in its input's place).
         "q15_v7": network([], depthwise=True).quantize(calibration),
         "f32_v7": network([L.Softmax()], depthwise=True).to_f32(),
+        "q15_v8": network([], depthwise=True).quantize(calibration),
+        "f32_v8": network([L.Softmax()], depthwise=True).to_f32(),
     }
     inputs = {"q15": models["q15"].quantize_input(x), "f32": x.astype(np.float32)}
-    for name in ("q15_argmax", "q15_v2", "q15_v4", "q15_v5", "q15_v6", "q15_v7"):
+    for name in ("q15_argmax", "q15_v2", "q15_v4", "q15_v5", "q15_v6", "q15_v7", "q15_v8"):
         assert np.array_equal(inputs["q15"], models[name].quantize_input(x))
     for name, model in models.items():
         if only and name not in only:

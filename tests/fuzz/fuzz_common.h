@@ -318,9 +318,19 @@ static uint64_t fz_arena(const uint8_t *b)
                 continue;
             bytes = b[16] == CIRCNN_DTYPE_F32 ? circnn_bc_conv2d_f32_scratch_bytes(&g, k)
                                               : circnn_bc_conv2d_q15_scratch_bytes(&g, k);
+            /* format 8, after the first layer, in_c a multiple of k: the spectra overwrite the input */
+            if (bytes != SIZE_MAX && fz_rd16(b + 4) >= 8u && l > 0u && g.in_c % k == 0u)
+                bytes -= (((size_t)g.in_h * g.in_w * g.in_c * es) + 7u) & ~(size_t)7u;
         }
-        /* 8-bit weights: their int16 copy first (2 bytes a weight, rounded up to 16) */
-        const uint64_t all = (e[E_FLAGS] & 4u) && bytes <= 0xFFFF0000u ? ((2u * fz_weight_count(e) + 15u) & ~(uint64_t)15u) + bytes : bytes;
+        /* 8-bit weights: their int16 copy first (2 bytes a weight, rounded up to 16; format 7 on, a dense
+         * layer of more than 4 outputs: 4 of its rows) */
+        uint64_t copy = fz_weight_count(e);
+        if (t == CIRCNN_LAYER_DENSE && fz_rd16(b + 4) >= 7u && fz_rd16(e + E_OUT + 4) > 4u)
+            copy = 4u * (uint64_t)fz_rd16(e + E_IN + 4);
+        uint64_t all = (e[E_FLAGS] & 4u) && bytes <= 0xFFFF0000u ? ((2u * copy + 15u) & ~(uint64_t)15u) + bytes : bytes;
+        /* a fused 2x2 max pool (format 7): the band of two convolution rows, 2 x 2 pooled width */
+        if ((e[E_FLAGS] & 16u) && all <= 0xFFFF0000u)
+            all += (4u * (uint64_t)fz_rd16(e + E_OUT + 2) * fz_rd16(e + E_OUT + 4) * es + 15u) & ~(uint64_t)15u;
         if (all > scratch) scratch = all;
     }
     const uint64_t a = (act[0] + 15u) & ~(uint64_t)15u, bb = (act[1] + 15u) & ~(uint64_t)15u;

@@ -13,7 +13,7 @@ def _align16(n):
     return -(-n // 16) * 16
 
 
-def _scratch_bytes(op, dtype):
+def _scratch_bytes(op, dtype, index):
     """The layer's scratch (src/model.c): with 8-bit weights the int16 copy
     of them first (2 bytes a weight, rounded up to 16; a dense layer's
     DENSE8_ROWS rows, B.dense8_rows, in the format it then needs); with a fused pool the
@@ -21,6 +21,9 @@ def _scratch_bytes(op, dtype):
     (none for the layers that fuse a pool)."""
     es = 4 if dtype == "f32" else 2
     total = _kernel_scratch_bytes(op, dtype)
+    if B.spectra_over_input(op, index):   # format 8: its input's place holds the spectra
+        h, w, c = op.in_shape
+        total -= -(-h * w * c * es // 8) * 8
     if op.weight_bits == 8:
         total += _align16(2 * (B.DENSE8_ROWS * op.in_shape[2] if B.dense8_rows(op) else int(op.weight.size)))
     if op.pool:
@@ -50,5 +53,5 @@ def _window(op):
 def arena_bytes(ops, dtype):
     """The arena the runtime needs (the rule of circnn/model.h, format
     version 5 on): buffers A and B (blob.buffer_bytes), then the scratch."""
-    scratch = max(_scratch_bytes(op, dtype) for op in ops)
+    scratch = max(_scratch_bytes(op, dtype, i) for i, op in enumerate(ops))
     return sum(B.buffer_bytes(ops, dtype)) + -(-scratch // 16) * 16

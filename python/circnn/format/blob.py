@@ -11,7 +11,7 @@ from .._native import lib
 
 # The format's numbers are circnn/model.h's macros, read from the compiled library.
 FORMAT_VERSION = lib.CIRCNN_FORMAT_VERSION                 # the oldest format version read (1)
-FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (7)
+FORMAT_VERSION_NEWEST = lib.CIRCNN_FORMAT_VERSION_NEWEST   # the newest (8)
 MAGIC = b"CIRC"                 # src/model.c compares the four characters (tests/test_package.py checks)
 HEADER_BYTES = lib.CIRCNN_HEADER_BYTES
 ENTRY_BYTES = lib.CIRCNN_LAYER_ENTRY_BYTES
@@ -50,6 +50,7 @@ FLAG_POOL2 = 16         # a convolution with a 2x2 max pool (stride 2, valid) fu
 POOL2_VERSION = 7       # the format version that introduced FLAG_POOL2
 DENSE8_ROWS = 4         # an 8-bit dense layer widens this many rows at a time (src/model_run.c)
 DENSE8_ROWS_VERSION = 7  # from this format on its scratch holds only those rows (circnn/model.h)
+OVER_INPUT_VERSION = 8   # from this format on a bc_conv2d's spectra overwrite its input (spectra_over_input)
 #: the layer types that may fuse the pool (FLAG_POOL2): the convolutions
 POOLING = (CONV2D, BC_CONV2D, DEPTHWISE_CONV2D)
 MAX_EXPONENT = 128      # |weight_exp| and |scale_exp| that circnn_model_init accepts
@@ -161,14 +162,25 @@ def version_of(ops, dtype):
     (buffers A and B sized apart) differs from the older one's, OHWI_VERSION
     with a q15 conv2d of more than one input channel (stored_ohwi),
     POOL2_VERSION with a fused pool, DENSE8_ROWS_VERSION with an 8-bit
-    dense layer of more than DENSE8_ROWS outputs (dense8_rows)."""
+    dense layer of more than DENSE8_ROWS outputs (dense8_rows),
+    OVER_INPUT_VERSION with a bc_conv2d whose spectra overwrite its input
+    (spectra_over_input)."""
     a, b = buffer_bytes(ops, dtype)
     return max([LAYER_VERSIONS.get(op.type, 1) for op in ops]
                + [WEIGHT8_VERSIONS[op.type] for op in ops if op.weight_bits == 8 and op.type in WEIGHT8_VERSIONS]
                + ([ARENA_VERSION] if a != b and b != 0 else [])
                + [OHWI_VERSION for op in ops if stored_ohwi(op, dtype)]
                + [POOL2_VERSION for op in ops if op.pool]
-               + [DENSE8_ROWS_VERSION for op in ops if dense8_rows(op)], default=1)
+               + [DENSE8_ROWS_VERSION for op in ops if dense8_rows(op)]
+               + [OVER_INPUT_VERSION for i, op in enumerate(ops) if spectra_over_input(op, i)], default=1)
+
+
+def spectra_over_input(op, index):
+    """Whether op, layer `index` of its model, is a bc_conv2d whose spectra
+    overwrite its input (format 8 on; src/model_format.h): not the first
+    layer (its input is the caller's), in_c a multiple of k; its scratch
+    then holds no spectra."""
+    return op.type == BC_CONV2D and index > 0 and op.in_shape[2] % op.block_size == 0
 
 
 def dense8_rows(op):
