@@ -95,8 +95,9 @@ def test_8bit_weights_model_bit_exact(target, arch, tmp_path):
     c = cnn(seed=5) if arch == "cnn" else ds_model(seed=6)
     q = c.quantize(images(c, 64), weight_bits=8)
     weighted = [op for op in q.ops if op.weight is not None]
-    # format 4 for the 8-bit weights, 7 for the 8-bit dense head of 10 rows (its scratch: 4 rows)
-    assert q.version == B.DENSE8_ROWS_VERSION and all(op.weight_bits == 8 for op in weighted)
+    # format 4 for the 8-bit weights, 7 for the 8-bit dense head of 10 rows (its scratch: 4 rows), 8 for
+    # the bc_conv2d after the first layer (its spectra over its input)
+    assert q.version == B.OVER_INPUT_VERSION and all(op.weight_bits == 8 for op in weighted)
     assert {B.CONV2D, B.DENSE} <= {op.type for op in weighted} if arch == "cnn" else \
         B.DEPTHWISE_CONV2D in {op.type for op in weighted}
     record, result = build_and_run(q, target, tmp_path)
