@@ -76,16 +76,16 @@ static inline void circnn_tap_range(uint32_t o, uint32_t stride, uint32_t pad, u
     *hi = last;
 }
 
-/* The model runtime's entries (src/model_run.c, blob format 8): the layer
- * (band NULL) or the layer and its 2x2 max pool (band as for
- * circnn_bc_conv2d_*_pool2) on an input x of in_c a multiple of k that the
- * kernel overwrites with its spectra (each pixel's q k spectrum values take
- * the place of its in_c = q k channels), so that they take no scratch: the
- * scratch is the layer's less circnn_bc_conv2d_*_spectra_bytes.  The
+/* The model runtime's entry (src/model_run.c): the layer (band NULL) or
+ * the layer and its 2x2 max pool (band as for circnn_bc_conv2d_*_pool2);
+ * over NULL, or x itself when the kernel may overwrite it with its spectra
+ * (blob format 8: in_c a multiple of k, so that each pixel's q k spectrum
+ * values take the place of its q k channels), which then take no scratch:
+ * the scratch is the layer's less circnn_bc_conv2d_*_spectra_bytes.  The
  * outputs are the layer's. */
-void circnn_bc_conv2d_f32_over_input(const circnn_bc_conv2d_f32_t *layer, float *x, float *y, float *band,
-                                     void *scratch);
-void circnn_bc_conv2d_q15_over_input(const circnn_bc_conv2d_q15_t *layer, int16_t *x, int16_t *y, int16_t *band,
-                                     void *scratch);
+void circnn_bc_conv2d_f32_model(const circnn_bc_conv2d_f32_t *layer, const float *x, float *over, float *y,
+                                float *band, void *scratch);
+void circnn_bc_conv2d_q15_model(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *over, int16_t *y,
+                                int16_t *band, void *scratch);
 
 #endif /* CIRCNN_BC_CONV2D_COMMON_H */

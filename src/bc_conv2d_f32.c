@@ -220,9 +220,9 @@ void circnn_bc_conv2d_f32_pool2(const circnn_bc_conv2d_f32_t *layer, const float
     run(layer, x, y, band, &s);
 }
 
-void circnn_bc_conv2d_f32_over_input(const circnn_bc_conv2d_f32_t *layer, float *x, float *y, float *band,
-                                     void *scratch)
+void circnn_bc_conv2d_f32_model(const circnn_bc_conv2d_f32_t *layer, const float *x, float *over, float *y,
+                                float *band, void *scratch)
 {
-    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, x);
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, over);
     run(layer, x, y, band, &s);
 }

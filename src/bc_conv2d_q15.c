@@ -444,9 +444,9 @@ void circnn_bc_conv2d_q15_pool2(const circnn_bc_conv2d_q15_t *layer, const int16
     run(layer, x, y, band, &s);
 }
 
-void circnn_bc_conv2d_q15_over_input(const circnn_bc_conv2d_q15_t *layer, int16_t *x, int16_t *y, int16_t *band,
-                                     void *scratch)
+void circnn_bc_conv2d_q15_model(const circnn_bc_conv2d_q15_t *layer, const int16_t *x, int16_t *over, int16_t *y,
+                                int16_t *band, void *scratch)
 {
-    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, x);
+    const parts_t s = parts_of(&layer->g, layer->block_size, scratch, over);
     run(layer, x, y, band, &s);
 }

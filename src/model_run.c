@@ -248,9 +248,7 @@ static void run_layer(const circnn_model_t *m, const entry_t *e, const void *w, 
  * at a time into the band at the scratch's start, the kernel's scratch
  * after it, then the pool of the band into one output row.  The whole
  * convolution's output is never stored; the same values as the two layers.
- * The block-circulant kernel bands its own output (bc_conv2d.h): it
- * transforms the whole input once, and its q15 spectra share one exponent
- * over the whole input, which a band of input rows would change. */
+ * (The block-circulant one: run_bc.) */
 static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
                        const void *x, void *y, void *scratch)
 {
@@ -259,25 +257,6 @@ static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w,
     const circnn_window_t pool = circnn_pool2_window(e->out[1], e->out[2]);
     unsigned char *band = (unsigned char *)scratch;
     void *rest = band + (size_t)band_bytes(e, es);
-#if CIRCNN_WITH_BC_CONV2D
-    if (e->type == CIRCNN_LAYER_BC_CONV2D) {
-        const void *scale = section(m, e->scale_off, e->scale_bytes), *bias = section(m, e->bias_off, e->bias_bytes);
-#if CIRCNN_WITH_F32
-        if (es == 4u) {
-            circnn_bc_conv2d_f32_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const float *)w,
-                                        (const float *)bias, (const float *)scale};
-            circnn_bc_conv2d_f32_pool2(&l, (const float *)x, (float *)y, (float *)(void *)band, rest);
-            return;
-        }
-#endif
-#if CIRCNN_WITH_Q15
-        circnn_bc_conv2d_q15_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const int16_t *)w, e->weight_exp,
-                                    (const int32_t *)bias, (const int16_t *)scale, e->scale_exp};
-        circnn_bc_conv2d_q15_pool2(&l, (const int16_t *)x, (int16_t *)y, (int16_t *)(void *)band, rest);
-#endif
-        return;
-    }
-#endif
     for (uint32_t r = 0; r < e->out[0]; r++) {
         uint32_t first;
         const circnn_window_t b = pool_band(g, e->out[1], r, &first);
@@ -298,15 +277,18 @@ static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w,
 #endif
 
 #if CIRCNN_WITH_BC_CONV2D
-/* A block-circulant convolution whose spectra overwrite its input x (blob
- * format 8; spectra_over_input), with or without its fused pool (the band
- * first in the scratch). */
-static void run_bc_over_input(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
-                              void *x, void *y, void *scratch)
+/* A block-circulant convolution with its fused pool (the band first in the
+ * scratch), or whose spectra overwrite its input (over: x itself, blob
+ * format 8; spectra_over_input), or both.  With a pool the kernel bands its
+ * own output (bc_conv2d.h): it transforms the whole input once, and its q15
+ * spectra share one exponent over the whole input, which a band of input
+ * rows would change. */
+static void run_bc(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
+                   const void *x, void *over, void *y, void *scratch)
 {
     const void *scale = section(m, e->scale_off, e->scale_bytes), *bias = section(m, e->bias_off, e->bias_bytes);
     void *band = NULL;
-    (void)w, (void)g, (void)x, (void)y, (void)scale, (void)bias;
+    (void)w, (void)g, (void)x, (void)over, (void)y, (void)scale, (void)bias;
 #if CIRCNN_WITH_POOL2
     if (e->flags & FLAG_POOL2) {
         band = scratch;
@@ -317,14 +299,14 @@ static void run_bc_over_input(const circnn_model_t *m, const entry_t *e, const v
     if (m->dtype == CIRCNN_DTYPE_F32) {
         circnn_bc_conv2d_f32_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const float *)w, (const float *)bias,
                                     (const float *)scale};
-        circnn_bc_conv2d_f32_over_input(&l, (float *)x, (float *)y, (float *)band, scratch);
+        circnn_bc_conv2d_f32_model(&l, (const float *)x, (float *)over, (float *)y, (float *)band, scratch);
         return;
     }
 #endif
 #if CIRCNN_WITH_Q15
     circnn_bc_conv2d_q15_t l = {*g, e->block_size, e->flags & FLAG_RELU, (const int16_t *)w, e->weight_exp,
                                 (const int32_t *)bias, (const int16_t *)scale, e->scale_exp};
-    circnn_bc_conv2d_q15_over_input(&l, (int16_t *)x, (int16_t *)y, (int16_t *)band, scratch);
+    circnn_bc_conv2d_q15_model(&l, (const int16_t *)x, (int16_t *)over, (int16_t *)y, (int16_t *)band, scratch);
 #endif
 }
 #endif
@@ -353,8 +335,9 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
         }
 #endif
 #if CIRCNN_WITH_BC_CONV2D
-        if (spectra_over_input(&e, l, version)) {   /* l > 0: x is the arena buffer of layer l - 1 */
-            run_bc_over_input(m, &e, w, &g, base + ((l - 1u) % 2u ? m->b_offset : 0u), y, scratch);
+        const int over = spectra_over_input(&e, l, version);   /* l > 0: x is the arena buffer of layer l - 1 */
+        if (over || (e.type == CIRCNN_LAYER_BC_CONV2D && (e.flags & FLAG_POOL2))) {
+            run_bc(m, &e, w, &g, x, over ? base + ((l - 1u) % 2u ? m->b_offset : 0u) : NULL, y, scratch);
         } else
 #endif
 #if CIRCNN_WITH_POOL2

@@ -30,11 +30,11 @@
 
 #define circnn_bc_conv2d_q15 dsp_bc_conv2d_q15
 #define circnn_bc_conv2d_q15_pool2 dsp_bc_conv2d_q15_pool2
-#define circnn_bc_conv2d_q15_over_input dsp_bc_conv2d_q15_over_input
+#define circnn_bc_conv2d_q15_model dsp_bc_conv2d_q15_model
 #include "bc_conv2d_q15.c"
 #undef circnn_bc_conv2d_q15
 #undef circnn_bc_conv2d_q15_pool2
-#undef circnn_bc_conv2d_q15_over_input
+#undef circnn_bc_conv2d_q15_model
 #undef circnn_spectral_to_q15
 
 /* pool.c's DSP build (the 2x2 max pool two channels a word), all renamed. */
