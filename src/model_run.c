@@ -29,10 +29,9 @@ static const void *section(const circnn_model_t *m, uint32_t off, uint32_t bytes
 }
 
 #if CIRCNN_WITH_F32
-static void run_f32(const circnn_model_t *m, const entry_t *e, const circnn_window_t *g, const float *x, float *y,
-                    void *scratch)
+static void run_f32(const circnn_model_t *m, const entry_t *e, const float *w, const circnn_window_t *g,
+                    const float *x, float *y, void *scratch)
 {
-    const float *w = (const float *)section(m, e->weight_off, e->weight_bytes);
     const float *bias = (const float *)section(m, e->bias_off, e->bias_bytes);
     uint32_t relu = e->flags & FLAG_RELU;
     uint32_t count = e->in[0] * e->in[1] * e->in[2];
@@ -56,14 +55,6 @@ static void run_f32(const circnn_model_t *m, const entry_t *e, const circnn_wind
     case CIRCNN_LAYER_CONV2D: {
         circnn_conv2d_f32_t l = {*g, relu, w, bias};
         circnn_conv2d_f32(&l, x, y);
-        break;
-    }
-#endif
-#if CIRCNN_WITH_BC_CONV2D
-    case CIRCNN_LAYER_BC_CONV2D: {
-        circnn_bc_conv2d_f32_t l = {*g, e->block_size, relu, w, bias,
-                                    (const float *)section(m, e->scale_off, e->scale_bytes)};
-        circnn_bc_conv2d_f32(&l, x, y, scratch);
         break;
     }
 #endif
@@ -183,15 +174,6 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *w,
         break;
     }
 #endif
-#if CIRCNN_WITH_BC_CONV2D
-    case CIRCNN_LAYER_BC_CONV2D: {
-        circnn_bc_conv2d_q15_t l = {*g, e->block_size, relu, w, e->weight_exp, bias,
-                                    (const int16_t *)section(m, e->scale_off, e->scale_bytes),
-                                    e->scale_exp};
-        circnn_bc_conv2d_q15(&l, x, y, scratch);
-        break;
-    }
-#endif
 #if CIRCNN_WITH_DEPTHWISE_CONV2D
     case CIRCNN_LAYER_DEPTHWISE_CONV2D: {
         circnn_depthwise_conv2d_q15_t l = {*g, relu, w, e->weight_exp, bias};
@@ -230,14 +212,13 @@ static void run_q15(const circnn_model_t *m, const entry_t *e, const int16_t *w,
 static void run_layer(const circnn_model_t *m, const entry_t *e, const void *w, const circnn_window_t *g,
                       const void *x, void *y, void *scratch)
 {
-    (void)w;
 #if CIRCNN_WITH_F32 && CIRCNN_WITH_Q15
     if (m->dtype == CIRCNN_DTYPE_F32)
-        run_f32(m, e, g, (const float *)x, (float *)y, scratch);
+        run_f32(m, e, (const float *)w, g, (const float *)x, (float *)y, scratch);
     else
         run_q15(m, e, (const int16_t *)w, g, (const int16_t *)x, (int16_t *)y, scratch);
 #elif CIRCNN_WITH_F32
-    run_f32(m, e, g, (const float *)x, (float *)y, scratch);
+    run_f32(m, e, (const float *)w, g, (const float *)x, (float *)y, scratch);
 #else
     run_q15(m, e, (const int16_t *)w, g, (const int16_t *)x, (int16_t *)y, scratch);
 #endif
@@ -277,9 +258,9 @@ static void run_pooled(const circnn_model_t *m, const entry_t *e, const void *w,
 #endif
 
 #if CIRCNN_WITH_BC_CONV2D
-/* A block-circulant convolution with its fused pool (the band first in the
- * scratch), or whose spectra overwrite its input (over: x itself, blob
- * format 8; spectra_over_input), or both.  With a pool the kernel bands its
+/* A block-circulant convolution: with its fused pool (the band first in the
+ * scratch) or not, its spectra over its input (over: x itself, blob format
+ * 8; spectra_over_input) or in the scratch (over NULL).  With a pool the kernel bands its
  * own output (bc_conv2d.h): it transforms the whole input once, and its q15
  * spectra share one exponent over the whole input, which a band of input
  * rows would change. */
@@ -335,9 +316,9 @@ void circnn_model_run(const circnn_model_t *m, const void *input, void *output, 
         }
 #endif
 #if CIRCNN_WITH_BC_CONV2D
-        const int over = spectra_over_input(&e, l, version);   /* l > 0: x is the arena buffer of layer l - 1 */
-        if (over || (e.type == CIRCNN_LAYER_BC_CONV2D && (e.flags & FLAG_POOL2))) {
-            run_bc(m, &e, w, &g, x, over ? base + ((l - 1u) % 2u ? m->b_offset : 0u) : NULL, y, scratch);
+        if (e.type == CIRCNN_LAYER_BC_CONV2D) {   /* over its input: l > 0, x is the buffer of layer l - 1 */
+            void *over = spectra_over_input(&e, l, version) ? base + ((l - 1u) % 2u ? m->b_offset : 0u) : NULL;
+            run_bc(m, &e, w, &g, x, over, y, scratch);
         } else
 #endif
 #if CIRCNN_WITH_POOL2
