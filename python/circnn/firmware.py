@@ -360,12 +360,11 @@ def memory_report(elf, model, stack_bytes, layer_copy=0):
     rodata = s.get(".rodata", 0)
     data, bss = s.get(".data", 0), s.get(".bss", 0)
     vectors = sum(syms.get(n, (0, 0))[1] for n in ("vectors_input", "vectors_expected"))
-    layers_copy = layer_copy
     return dict(
         text=text, rodata=rodata, data=data, bss=bss, stack=stack_bytes,
         flash=text + rodata + data, ram=data + bss + stack_bytes,
         blob=len(model.blob), arena=model.arena_bytes, test_vectors=vectors,
-        flash_without_tests=text + rodata + data - vectors - layers_copy)
+        flash_without_tests=text + rodata + data - vectors - layer_copy)
 
 
 def format_memory(m):

@@ -16,14 +16,15 @@ def _align16(n):
 def _scratch_bytes(op, dtype, index):
     """The layer's scratch (src/model.c): with 8-bit weights the int16 copy
     of them first (2 bytes a weight, rounded up to 16; a dense layer's
-    DENSE8_ROWS rows, B.dense8_rows, in the format it then needs); with a fused pool the
-    band of two convolution rows next (rounded up to 16); the kernel's last
-    (none for the layers that fuse a pool)."""
+    DENSE8_ROWS rows, B.dense8_rows, in the format it then needs); with a
+    fused pool the band of two convolution rows next (rounded up to 16); the
+    kernel's last (a bc_conv2d's without the spectra of its input where they
+    overwrite it, B.spectra_over_input)."""
     es = 4 if dtype == "f32" else 2
     total = _kernel_scratch_bytes(op, dtype)
     if B.spectra_over_input(op, index):   # format 8: its input's place holds the spectra
         h, w, c = op.in_shape
-        total -= -(-h * w * c * es // 8) * 8
+        total -= -(-h * w * c * es // 8) * 8   # up8, as bc_conv2d_common.h sizes them
     if op.weight_bits == 8:
         total += _align16(2 * (B.DENSE8_ROWS * op.in_shape[2] if B.dense8_rows(op) else int(op.weight.size)))
     if op.pool:
